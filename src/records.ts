@@ -1,0 +1,84 @@
+/**
+ * The public record shape, the person's colour, and argument checks shared by every way in.
+ * Colours are computed here from the userId, never taken from the wire, so a peer cannot
+ * spoof another's colour or smuggle CSS through it. Checks return a message instead of
+ * throwing: bad input becomes `$presence.error` and a `false` return, never an exception.
+ */
+import type { Metadata } from './transport/types';
+
+/** One person in the roster, exactly the seed's shape. */
+export interface PresenceRecord<M extends Metadata = Metadata> {
+  userId: string;
+  status: string;
+  /** Always carries `name` (string or null) and `color`. */
+  metadata: M & { name: string | null; color: string };
+  color: string;
+  /** Milliseconds since the epoch of the last update. */
+  lastSeen: number;
+  /** ISO time the status expires if not refreshed, or null. */
+  expiresAt: string | null;
+}
+
+/**
+ * Deterministic colour for a user, identical to Manifest's existing presence plugin:
+ * a 31-multiplier string hash kept as a JS number (no int32 truncation), hue = |h| mod 360.
+ *
+ * @example
+ * colorOf('a') // 'hsl(97, 70%, 50%)'
+ */
+export function colorOf(userId: string | null | undefined): string {
+  if (!userId) return '#666';
+  let h = 0;
+  for (let i = 0; i < userId.length; i++) h = userId.charCodeAt(i) + ((h << 5) - h);
+  return `hsl(${Math.abs(h) % 360}, 70%, 50%)`;
+}
+
+export const STATUS_MAX = 255;
+/** Appwrite stores metadata in a 65 535-char TEXT column; we keep the seed's 64 KB promise. */
+export const METADATA_MAX_BYTES = 64 * 1024;
+
+/** Why a status is unusable, or null when it is fine. */
+export function checkStatus(status: unknown): string | null {
+  if (typeof status !== 'string') return `status must be a string, got ${describe(status)}`;
+  if (status.length === 0) return 'status must not be empty';
+  if (status.length > STATUS_MAX) return `status is ${status.length} characters; the limit is ${STATUS_MAX}`;
+  return null;
+}
+
+/** Why metadata is unusable, or null when it is a plain JSON object within the size limit. */
+export function checkMetadata(metadata: unknown): string | null {
+  if (metadata === undefined || metadata === null) return null;
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+    return `metadata must be a plain object, got ${describe(metadata)}`;
+  }
+  const proto = Object.getPrototypeOf(metadata);
+  if (proto !== Object.prototype && proto !== null) return 'metadata must be a plain object';
+  let json: string;
+  try {
+    json = JSON.stringify(metadata);
+  } catch (error) {
+    return `metadata is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const bytes = new TextEncoder().encode(json).length;
+  if (bytes > METADATA_MAX_BYTES) return `metadata is ${bytes} bytes as JSON; the limit is ${METADATA_MAX_BYTES}`;
+  // A round trip drops functions, undefined and symbols silently; refuse rather than lose data.
+  if (!sameJson(metadata, JSON.parse(json))) return 'metadata must contain only JSON values';
+  return null;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) ? false : a === b;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

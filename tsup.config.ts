@@ -1,0 +1,27 @@
+import { defineConfig } from 'tsup';
+
+// Three builds: the npm library (ESM + CJS + types), the Node-only emulator (ESM + types),
+// and the classic CDN script Manifest's loader asks for (IIFE, xstate bundled in, Appwrite
+// and Alpine taken from the page at run time).
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: false,
+    target: 'es2020',
+    platform: 'browser',
+    external: ['appwrite', 'xstate'],
+  },
+  {
+    entry: { 'emulator/index': 'src/emulator/index.ts', 'emulator/cli': 'src/emulator/cli.ts' },
+    format: ['esm'],
+    dts: { entry: { 'emulator/index': 'src/emulator/index.ts' } },
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    external: ['ws'],
+  },
+]);
