@@ -24,4 +24,19 @@ export default defineConfig([
     platform: 'node',
     external: ['ws'],
   },
+  {
+    entry: { 'manifest.appwrite.presences': 'src/cdn.ts' },
+    format: ['iife'],
+    outExtension: () => ({ js: '.js' }),
+    minify: true,
+    sourcemap: true,
+    clean: false,
+    target: 'es2020',
+    platform: 'browser',
+    noExternal: ['xstate'],
+    // The page provides Appwrite (window.Appwrite); the bundle must never carry a copy.
+    esbuildOptions(options) {
+      options.external = ['appwrite'];
+    },
+  },
 ]);

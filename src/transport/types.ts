@@ -104,6 +104,11 @@ export interface Transport {
    * by the last tab; returns false when it could not even be sent.
    */
   removeOnUnload(presenceId: string): boolean;
+  /**
+   * Backend-specific limits on metadata beyond the shared ones (`records.checkMetadata`): why this
+   * backend cannot carry it, or null. Checked before anything is sent.
+   */
+  checkMetadata?(metadata: unknown): string | null;
   /** Release sockets and listeners. */
   dispose(): void;
 }

@@ -1,0 +1,310 @@
+/**
+ * Browser adapters for the tabs machine: page visibility, pagehide, Web Locks, BroadcastChannel.
+ * At most one leader per key (project, user) — guaranteed by the Web Lock `appwrite-presence:<key>`,
+ * held for the tab's life and handed to the next queued tab the moment it is released, not by
+ * messages. Each tab also holds `appwrite-presence:<key>:tab:<id>` before it says hello, so a lock
+ * snapshot proves who is alive. Globals are looked up when a coordinator is created, never at
+ * import; without Web Locks or BroadcastChannel a tab is leader, alone, and nothing throws.
+ */
+import { createActor } from 'xstate';
+import {
+  isLastTab as lastTabIn,
+  tabsMachine,
+  type StampedWish,
+  type TabsEmitted,
+  type TabsEvent,
+  type Wish,
+} from '../machines/tabs';
+
+export type { Wish } from '../machines/tabs';
+
+/** What a coordinator tells its subscribers. */
+export type TabEvent = Extract<TabsEmitted, { type: 'role' | 'visibility' | 'wish' }>;
+
+export interface DocumentLike {
+  readonly visibilityState: string;
+  addEventListener(type: 'visibilitychange', listener: () => void): void;
+  removeEventListener(type: 'visibilitychange', listener: () => void): void;
+}
+
+export interface WindowLike {
+  addEventListener(type: 'pagehide', listener: (event: object) => void): void;
+  removeEventListener(type: 'pagehide', listener: (event: object) => void): void;
+}
+
+/** The part of `navigator.locks` we use (exclusive locks only). */
+export interface LockManagerLike {
+  request(
+    name: string,
+    options: { ifAvailable?: boolean; signal?: AbortSignal },
+    callback: (lock: unknown) => unknown,
+  ): Promise<unknown>;
+  query(): Promise<{ held?: { name?: string }[]; pending?: { name?: string }[] }>;
+}
+
+export interface BroadcastChannelLike {
+  postMessage(message: unknown): void;
+  close(): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+}
+
+export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike;
+
+export interface TabCoordinatorOptions {
+  /** Who the tabs belong to, e.g. `${projectId}:${userId}`: a new identity needs a new coordinator. */
+  key: string;
+  /** Defaults to `globalThis.document`; null = no page visibility (always visible). */
+  document?: DocumentLike | null;
+  /** Defaults to `globalThis.window`; null = no pagehide. */
+  window?: WindowLike | null;
+  /** Defaults to `globalThis.navigator.locks`; null = unavailable (always leader, alone). */
+  locks?: LockManagerLike | null;
+  /** Defaults to `globalThis.BroadcastChannel`; null = unavailable (always leader, alone). */
+  BroadcastChannel?: BroadcastChannelConstructor | null;
+  /** Defaults to a random UUID. */
+  tabId?: string;
+}
+
+export interface TabCoordinator {
+  /**
+   * Listen to role, visibility and remote wishes. The listener is called at once with the current
+   * role (when decided), the person's visibility, and the latest wish made in another tab.
+   */
+  subscribe(listener: (event: TabEvent) => void): () => void;
+  /** Tell the other tabs the person set or cleared their status here. */
+  shareWish(wish: Wish): void;
+  /** Say bye and release the locks: the next tab in the queue leads at once. Idempotent. */
+  leave(): void;
+  /**
+   * Synchronous, for `pagehide`: true when no other tab of the person is known to be open.
+   * A follower is never last (someone holds the lock); uncertainty answers false.
+   */
+  isLastTab(): boolean;
+  /** `leave()` and drop every subscriber. */
+  dispose(): void;
+}
+
+/**
+ * Coordinate this tab with the person's other tabs in the same browser.
+ *
+ * @example
+ * const tabs = createTabCoordinator({ key: `${projectId}:${userId}` });
+ * tabs.subscribe((e) => {
+ *   if (e.type === 'role') session.send({ type: 'tabs.role', leader: e.leader, othersPresent: e.othersPresent });
+ *   if (e.type === 'visibility') session.send({ type: e.anyVisible ? 'tab.visible' : 'tab.hidden' });
+ *   if (e.type === 'wish') session.send(e.wish === 'cleared' ? { type: 'session.clear' } : { type: 'session.set', ...e.wish });
+ * });
+ * onPageHide(window, () => { if (tabs.isLastTab()) sendKeepaliveDelete(); });
+ */
+export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
+  const doc = options.document === undefined ? globalThis.document : options.document;
+  const win = options.window === undefined ? globalThis.window : options.window;
+  const locks = options.locks === undefined ? globalThis.navigator?.locks : options.locks;
+  const Channel = options.BroadcastChannel === undefined ? globalThis.BroadcastChannel : options.BroadcastChannel;
+  const tabId = options.tabId ?? newTabId();
+  const name = `appwrite-presence:${options.key}`;
+  const tabLockPrefix = `${name}:tab:`;
+
+  const actor = createActor(tabsMachine, { input: { tabId, visible: doc ? isVisible(doc) : true } });
+  const listeners = new Set<(event: TabEvent) => void>();
+  const cleanups: (() => void)[] = [];
+  let channel: BroadcastChannelLike | null = null;
+  let left = false;
+  // The lock callbacks return this promise: a lock is held until it settles.
+  let releaseLocks = () => {};
+  const held = new Promise<void>((resolve) => (releaseLocks = resolve));
+  // Orders what was heard against when a lock snapshot was asked for (a clock's millisecond can hold both).
+  let tick = 0;
+  const abort = typeof AbortController === 'function' ? new AbortController() : null;
+
+  const deliver = (listener: (event: TabEvent) => void, event: TabEvent) => {
+    try {
+      listener(event);
+    } catch (error) {
+      report(error); // one broken listener must not silence the others, nor the machine
+    }
+  };
+  const notify = (event: TabEvent) => {
+    for (const listener of [...listeners]) deliver(listener, event);
+  };
+  actor.on('role', notify);
+  actor.on('visibility', notify);
+  actor.on('wish', notify);
+  actor.on('broadcast', ({ message }) => {
+    try {
+      channel?.postMessage(message);
+    } catch {
+      // A closed channel (the page is going away): there is nobody left to tell.
+    }
+  });
+  actor.on('verify', () => {
+    if (!locks) return;
+    const askedAt = ++tick;
+    locks.query().then((snapshot) => {
+      if (left) return;
+      const tabIds = [...(snapshot.held ?? []), ...(snapshot.pending ?? [])]
+        .map((lock) => lock.name ?? '')
+        .filter((lockName) => lockName.startsWith(tabLockPrefix))
+        .map((lockName) => lockName.slice(tabLockPrefix.length));
+      actor.send({ type: 'members.verified', tabIds, askedAt });
+    }, ignore);
+  });
+
+  if (doc) cleanups.push(watchVisibility(doc, (visible) => actor.send({ type: 'tab.visibility', visible })));
+  if (win) cleanups.push(onPageHide(win, () => leave()));
+
+  let started = false;
+  /** Uncoordinated: the only tab we can know of, so it leads. */
+  const alone = () => {
+    started = true;
+    actor.start();
+    actor.send({ type: 'lock.acquired' });
+  };
+
+  if (!locks || !Channel) {
+    alone();
+  } else {
+    const signal = abort ? { signal: abort.signal } : {};
+    // A lock is held until its callback's promise settles: `held`, until the tab leaves. A grant
+    // that arrives after leaving is handed straight back.
+    const lead = () => {
+      if (left) return undefined;
+      actor.send({ type: 'lock.acquired' });
+      return held;
+    };
+    const join = () => {
+      if (left) return undefined;
+      const joined = new Channel(name);
+      joined.addEventListener('message', (event) => {
+        const machineEvent = toMachineEvent(event.data, ++tick);
+        if (machineEvent && !left) actor.send(machineEvent);
+      });
+      channel = joined;
+      started = true;
+      actor.start(); // says hello
+      locks
+        .request(name, { ifAvailable: true }, (lock) => {
+          if (lock) return lead();
+          if (!left) {
+            actor.send({ type: 'lock.queued' });
+            locks.request(name, signal, lead).catch(ignore); // rejected only when leave() aborts it
+          }
+          return undefined;
+        })
+        .catch(ignore);
+      return held;
+    };
+    // The tab's own lock comes first: a tab that has said hello is always in a lock snapshot.
+    // Refused outright (an opaque origin, a sandboxed frame): coordinate with nobody.
+    locks.request(tabLockPrefix + tabId, signal, join).catch(() => {
+      if (!left && !started) alone();
+    });
+  }
+
+  function leave() {
+    if (left) return;
+    left = true;
+    if (started) actor.send({ type: 'tabs.leave' }); // posts bye
+    releaseLocks();
+    abort?.abort();
+    channel?.close();
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  }
+
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      const { context } = actor.getSnapshot();
+      if (!left) {
+        if (context.told) deliver(listener, { type: 'role', ...context.told });
+        deliver(listener, { type: 'visibility', anyVisible: context.anyVisible });
+        if (context.wish && context.wish.tabId !== tabId) deliver(listener, { type: 'wish', wish: context.wish.wish });
+      }
+      return () => listeners.delete(listener);
+    },
+    shareWish(wish) {
+      if (!left) actor.send({ type: 'wish.local', wish, at: Date.now() });
+    },
+    leave,
+    isLastTab: () => lastTabIn(actor.getSnapshot()),
+    dispose() {
+      leave();
+      listeners.clear();
+    },
+  };
+}
+
+/**
+ * Call `callback(visible)` on every `visibilitychange` — the page hidden or shown, not the window
+ * losing focus. Returns the cleanup.
+ *
+ * @example
+ * const stop = watchVisibility(document, (visible) => console.log(visible ? 'back' : 'away'));
+ */
+export function watchVisibility(document: DocumentLike, callback: (visible: boolean) => void): () => void {
+  const listener = () => callback(isVisible(document));
+  document.addEventListener('visibilitychange', listener);
+  return () => document.removeEventListener('visibilitychange', listener);
+}
+
+/**
+ * Call `callback` on `pagehide`: the last moment a leaving page runs, where only synchronous work
+ * and keepalive requests are sure to finish. `persisted`: the page goes into the back/forward
+ * cache and may come back. Returns the cleanup.
+ *
+ * @example
+ * const stop = onPageHide(window, () => tabs.leave());
+ */
+export function onPageHide(window: WindowLike, callback: (event: { persisted: boolean }) => void): () => void {
+  const listener = (event: object) => callback({ persisted: 'persisted' in event && event.persisted === true });
+  window.addEventListener('pagehide', listener);
+  return () => window.removeEventListener('pagehide', listener);
+}
+
+const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';
+
+function ignore() {}
+
+/** As an event listener's error is reported: `reportError` where there is one, else the console. */
+function report(error: unknown) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else console.error(error);
+}
+
+function newTabId(): string {
+  const uuid = globalThis.crypto?.randomUUID?.();
+  return uuid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function isStampedWish(value: unknown): value is StampedWish {
+  if (!isObject(value) || typeof value.tabId !== 'string' || !Number.isFinite(value.at)) return false;
+  const wish = value.wish;
+  return wish === 'cleared' || (isObject(wish) && typeof wish.status === 'string' && isObject(wish.metadata));
+}
+
+/**
+ * A channel message as a machine event, `at` being the tick it was heard at; null for anything
+ * malformed (another version of this library, another script on the same origin).
+ */
+export function toMachineEvent(data: unknown, at: number): TabsEvent | null {
+  if (!isObject(data) || typeof data.from !== 'string' || data.from === '') return null;
+  const tabId = data.from;
+  switch (data.type) {
+    case 'hello':
+    case 'state':
+      return typeof data.visible === 'boolean'
+        ? { type: data.type === 'hello' ? 'peer.hello' : 'peer.state', tabId, visible: data.visible, at }
+        : null;
+    case 'bye':
+      return { type: 'peer.bye', tabId };
+    case 'rollcall':
+      return { type: 'peer.rollcall', tabId };
+    case 'wish':
+      return isStampedWish(data.wish) ? { type: 'peer.wish', wish: data.wish } : null;
+    default:
+      return null;
+  }
+}

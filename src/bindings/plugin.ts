@@ -1,0 +1,158 @@
+/**
+ * The Alpine plugin behind both entries: `presence({ client, sdk })` for module users and the
+ * CDN script, which configures itself from manifest.json at the first `start()`. Until the
+ * configuration is known `$presence` is an empty, not-ready roster; a configuration problem
+ * becomes `$presence.error` and a `false` from `start()`, never an exception in markup.
+ */
+import { createPresence, type PresenceController, type PresenceOptions, type PresenceView, type StartOptions } from '../presence';
+import { createAppwriteTransport, type AppwriteSdk } from '../transport/appwrite';
+import type { Client } from 'appwrite';
+import { createActor, toPromise } from 'xstate';
+import { bindPresence, type AlpineLike, type PresenceMagic, type PresenceSource } from './alpine';
+import {
+  followManifestAuth,
+  identityFromUser,
+  loadConfig,
+  teamFromStore,
+  type ManifestAuthStore,
+  type ManifestWindow,
+} from './manifest';
+
+export const LOG_PREFIX = '[Manifest Presence]';
+
+/** Alpine as the plugin sees it: the binding's slice plus stores and effects when present. */
+export interface AlpinePluginHost extends AlpineLike {
+  store?(name: string): unknown;
+  effect?(callback: () => void): unknown;
+}
+
+export interface PluginOptions extends Omit<PresenceOptions, 'transport'> {
+  /** A configured Appwrite client (endpoint and project set). */
+  client?: Client;
+  /** The Appwrite SDK module (`import * as Appwrite from 'appwrite'`, or `window.Appwrite`). */
+  sdk?: PageSdk;
+  /** Read endpoint, project and defaults from manifest.json (the CDN script's way). */
+  manifest?: ManifestWindow;
+  /** Team id, or 'manifest' to follow Manifest's `currentTeam`. */
+  team?: string | null;
+}
+
+/** The SDK as the plugin uses it: the transport's part plus `Client`, to build one from manifest.json. */
+export type PageSdk = AppwriteSdk & { Client?: new () => Client };
+
+/**
+ * A controller that builds the real one on first `start()`. Everything before that reads as
+ * "not started"; a failed build is reported through `error` and `start()` answers false.
+ */
+export function deferredController(build: () => Promise<PresenceController>): PresenceSource & { current(): PresenceController | null } {
+  const listeners = new Set<() => void>();
+  let inner: PresenceController | null = null;
+  let building: Promise<PresenceController | null> | null = null;
+  let error: string | null = null;
+  const empty: PresenceView = { list: [], records: Object.create(null), me: null, ready: false, error: null };
+  const notify = () => listeners.forEach((listener) => listener());
+
+  const ensure = () => {
+    building ??= build().then(
+      (controller) => {
+        inner = controller;
+        controller.subscribe(notify);
+        notify();
+        return controller;
+      },
+      (failure: unknown) => {
+        error = failure instanceof Error ? failure.message : String(failure);
+        console.warn(`${LOG_PREFIX} ${error}`);
+        building = null; // a fixed configuration can be retried
+        notify();
+        return null;
+      },
+    );
+    return building;
+  };
+  const notStarted = async () => {
+    error = 'Presence is not started: call start() first.';
+    notify();
+    return false;
+  };
+
+  return {
+    current: () => inner,
+    async start(options?: StartOptions) {
+      const controller = await ensure();
+      return controller ? controller.start(options) : false;
+    },
+    set: (status, metadata) => (inner ? inner.set(status, metadata) : notStarted()),
+    clear: () => (inner ? inner.clear() : notStarted()),
+    stop: async () => (inner ? inner.stop() : true),
+    view: () => (inner ? inner.view() : { ...empty, error }),
+    rosterVersion: () => (inner ? inner.rosterVersion() : 0),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * The Alpine plugin.
+ *
+ * @example
+ * import Alpine from 'alpinejs';
+ * import * as Appwrite from 'appwrite';
+ * import { presence } from 'appwrite-presence';
+ *
+ * const client = new Appwrite.Client().setEndpoint('https://cloud.appwrite.io/v1').setProject('my-project');
+ * Alpine.plugin(presence({ client }));
+ * Alpine.start();
+ */
+export function presencePlugin(options: PluginOptions): (Alpine: AlpinePluginHost) => PresenceMagic & { controller(): PresenceController | null } {
+  return (Alpine) => {
+    const source = deferredController(() => build(Alpine, options));
+    const magic = bindPresence(Alpine, source);
+    return Object.assign(magic, { controller: source.current });
+  };
+}
+
+const build: (Alpine: AlpinePluginHost, options: PluginOptions) => Promise<PresenceController> = async (Alpine, options) => {
+  const { client: given, sdk, manifest, team, ...rest } = options;
+  if (!sdk) throw new Error('The Appwrite SDK is missing: load it before presence (window.Appwrite), or pass { sdk }.');
+  let client: Client;
+  let defaults: StartOptions = {};
+  let projectId = (given as { config?: { project?: string } } | undefined)?.config?.project ?? 'default';
+  if (given) {
+    client = given;
+  } else {
+    if (!sdk.Client) throw new Error('The Appwrite SDK on this page has no Client class.');
+    if (!manifest) throw new Error('Presence needs an Appwrite client or a manifest.json with an "appwrite" block.');
+    const result = await loadConfig(manifest);
+    if (!result.ok) throw new Error(result.error);
+    client = new sdk.Client().setEndpoint(result.config.endpoint).setProject(result.config.projectId);
+    defaults = result.config.presence;
+    projectId = result.config.projectId;
+  }
+  const store = () => Alpine.store?.('auth') as ManifestAuthStore | undefined;
+  const hasManifestAuth = store() !== undefined && store() !== null;
+  const transport = createAppwriteTransport({ client, sdk });
+  const controller = createPresence({
+    ...defaults,
+    ...rest,
+    transport,
+    tabs: rest.tabs ?? { key: projectId },
+    teamId: team === 'manifest' || (team === undefined && hasManifestAuth) ? teamFromStore(store()) : (team ?? null),
+    ...(hasManifestAuth
+      ? {
+          identify: async () =>
+            identityFromUser(store()?.user) ?? (await toIdentity(transport.actors.identify)),
+        }
+      : {}),
+  });
+  if (hasManifestAuth && manifest) {
+    followManifestAuth(manifest, store, controller, Alpine.effect?.bind(Alpine));
+  }
+  return controller;
+};
+
+function toIdentity(logic: PresenceOptions['transport']['actors']['identify']) {
+  return toPromise(createActor(logic).start());
+}

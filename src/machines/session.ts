@@ -1,0 +1,902 @@
+/**
+ * The session: one person's presence from `start()` to `stop()`, as an XState machine.
+ * Timing contract (H = heartbeatMs, default 25 000 ms): a heartbeat write every H × (0.8 … 1.0)
+ * while visible and max(H, 60 000) × (1.0 … 1.1) while hidden, counted from the last write;
+ * each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000) hidden; one write in
+ * flight, latest wins, ≥ 250 ms (writeGap) between writes; the roster is listed once realtime is
+ * connected (or after 5 s, connectTimeout) and again on every reconnect, peer events buffered meanwhile.
+ */
+import {
+  and,
+  assertEvent,
+  assign,
+  fromCallback,
+  fromPromise,
+  setup,
+  spawnChild,
+  stopChild,
+  type DoneActorEvent,
+  type ErrorActorEvent,
+  type EventObject,
+  type SnapshotFrom,
+} from 'xstate';
+import { checkMetadata, checkStatus, colorOf } from '../records';
+import type {
+  Identity,
+  LoadRosterInput,
+  LoadRosterOutput,
+  Metadata,
+  PeerDoc,
+  PublishInput,
+  PublishOutput,
+  RemoveInput,
+  TransportEvent,
+  WatchPeersInput,
+} from '../transport/types';
+import type { ServerClock } from './clock';
+import type { Roster, SelfRecord } from './roster';
+
+export const DEFAULT_HEARTBEAT_MS = 25_000;
+export const MIN_HEARTBEAT_MS = 1_000;
+/** Quiet time between the end of one write and the start of the next. */
+export const WRITE_GAP_MS = 250;
+/** List the roster anyway when realtime has not said `connected` by then. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Browsers run hidden pages' timers about once a minute, so hidden heartbeats are no more frequent. */
+export const HIDDEN_HEARTBEAT_MIN_MS = 60_000;
+/** Hidden rows live 5 minutes: one throttled minute plus Chrome's intensive throttling and margin. */
+export const HIDDEN_TTL_MIN_MS = 300_000;
+/** Status published while no tab of the person is visible (with `auto`). */
+export const AWAY = 'away';
+export const SIGN_IN_NEEDED = 'Sign in first: presence needs a session (an account or a guest).';
+export const NOT_RUNNING = 'Presence is not running: call start() first.';
+
+/** Options of `start()`; anything left out keeps its current value (defaults on a fresh start). */
+export interface StartOptions {
+  /** Flip to `away` while no tab of the person is visible (default true). */
+  auto?: boolean;
+  /** Status to publish (default 'online'; on a running session the current one is kept). */
+  status?: string;
+  /** Heartbeat period in ms, ≥ 1000 (default 25 000). */
+  heartbeatMs?: number;
+  /** Team to scope presence to; null = every signed-in user; undefined = keep the current one. */
+  teamId?: string | null;
+}
+
+/** What the person chose to publish; `away` is applied on top of it, never stored in it. */
+export interface Chosen {
+  status: string;
+  metadata: Metadata;
+}
+
+export interface SessionInput {
+  roster: Roster;
+  clock: ServerClock;
+  /** Jitter source in [0, 1] (default Math.random). */
+  random?: () => number;
+  /** Row id for a first write (default: a time-prefixed random id in Appwrite's alphabet). */
+  newId?: () => string;
+}
+
+/** Commands from the bindings. */
+export type SessionCommand =
+  | { type: 'session.start'; options?: StartOptions }
+  /** `remote`: the wish came from another tab of the person (the machine treats it alike). */
+  | { type: 'session.set'; status: string; metadata?: Metadata | null; remote?: boolean }
+  | { type: 'session.clear'; remote?: boolean }
+  /** An error found before the machine (the facade's own argument checks): shown as `error`. */
+  | { type: 'session.error'; message: string }
+  | { type: 'session.stop' }
+  /** The PERSON's visibility: no tab of theirs visible / at least one visible again. */
+  | { type: 'tab.hidden' }
+  | { type: 'tab.visible' }
+  | { type: 'tabs.role'; leader: boolean; othersPresent: boolean }
+  | { type: 'identity.changed'; identity: Identity | null }
+  | { type: 'team.changed'; teamId: string | null };
+
+/** Every event the session accepts from outside: commands plus what the transport sends back. */
+export type SessionEvent = SessionCommand | TransportEvent;
+
+type PeerEvent = Extract<TransportEvent, { type: 'peer.upserted' | 'peer.deleted' }>;
+/**
+ * Settling effects, typed for the named actions. The one write in flight is spawned (not invoked)
+ * under the id `write` so that `stopping` can wait for it after `tracking` has been left.
+ */
+type EffectEvent =
+  | DoneActorEvent<Identity | null, 'identify'>
+  | ErrorActorEvent<unknown, 'identify'>
+  | DoneActorEvent<LoadRosterOutput, 'loadRoster'>
+  | ErrorActorEvent<unknown, 'loadRoster'>
+  | DoneActorEvent<PublishOutput | undefined, 'write'>
+  | ErrorActorEvent<unknown, 'write'>
+  | DoneActorEvent<void, 'removeRow'>
+  | ErrorActorEvent<unknown, 'removeRow'>;
+
+interface Write {
+  kind: 'publish' | 'remove';
+  /** The last command this write carries. */
+  seq: number;
+  chosen: Chosen | null;
+}
+
+export interface SessionContext {
+  readonly roster: Roster;
+  readonly clock: ServerClock;
+  readonly random: () => number;
+  readonly newId: () => string;
+  /** Most recent error message, or null. */
+  error: string | null;
+  /** Most recent transport warning (a frame we could not use), for logging. */
+  warning: string | null;
+  identity: Identity | null;
+  auto: boolean;
+  heartbeatMs: number;
+  teamId: string | null;
+  /** The person's chosen status; null = cleared. */
+  desired: Chosen | null;
+  /** The chosen status the server last confirmed in this tracking run (reverted to on failure). */
+  confirmed: Chosen | null;
+  hidden: boolean;
+  /** Only the leader tab writes. */
+  leader: boolean;
+  /** Another tab of the same person is open. */
+  othersPresent: boolean;
+  /** Our row's id: Appwrite's existing row id wins over the one we made up. */
+  presenceId: string | null;
+  /** We have, or may have, a row on the server. */
+  hasRow: boolean;
+  /** `updatedAt` of the row we last wrote (tells a foreign delete from a stale one). */
+  rowVersion: number | null;
+  /** The roster region has been live at least once in this tracking run (`ready`). */
+  loaded: boolean;
+  /** Peer events held while a list is in flight; a mutable queue (10 000 peers, 400 events/s). */
+  buffer: PeerEvent[];
+  /** A write of our current state is owed. */
+  due: boolean;
+  inflight: Write | null;
+  /** Accepted commands so far; a command's promise settles on the first write that carries it. */
+  seq: number;
+  confirmedSeq: number;
+  failedSeq: number;
+  lastWriteFailed: boolean;
+  /** Tracking was asked for and not stopped: a new identity resumes it. */
+  wanted: boolean;
+  /** `start()` arrived while stopping: start again once stopped. */
+  restart: boolean;
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent | EffectEvent,
+    input: {} as SessionInput,
+  },
+  actors: {
+    identify: fromPromise<Identity | null, void>(async () => null),
+    loadRoster: fromPromise<LoadRosterOutput, LoadRosterInput>(async () => ({ peers: [], receivedAtLocal: Date.now() })),
+    watchPeers: fromCallback<EventObject, WatchPeersInput>(() => () => {}),
+    publish: fromPromise<PublishOutput, PublishInput>(async ({ input }) => {
+      const now = Date.now();
+      const doc: PeerDoc = { id: input.presenceId, userId: input.userId, status: input.status, metadata: input.metadata, updatedAt: now, expiresAt: input.expiresAt };
+      return { doc, sentAtLocal: now, receivedAtLocal: now };
+    }),
+    remove: fromPromise<void, RemoveInput>(async () => {}),
+  },
+  delays: {
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    writeGap: WRITE_GAP_MS,
+    heartbeatEvery: ({ context }) => context.heartbeatMs * (0.8 + 0.2 * context.random()),
+    hiddenHeartbeatEvery: ({ context }) => Math.max(context.heartbeatMs, HIDDEN_HEARTBEAT_MIN_MS) * (1 + 0.1 * context.random()),
+  },
+  guards: {
+    startInvalid: ({ event }) => event.type === 'session.start' && startProblem(event.options) !== null,
+    setInvalid: ({ event }) => event.type === 'session.set' && setProblem(event) !== null,
+    startGoesAway: ({ context, event }) =>
+      event.type === 'session.start' && context.hidden && (event.options?.auto ?? context.auto),
+    setGoesAway: ({ context }) => context.hidden && context.auto,
+    autoAway: ({ context }) => context.auto,
+    startRescopes: ({ context, event }) =>
+      event.type === 'session.start' &&
+      startProblem(event.options) === null &&
+      event.options?.teamId !== undefined &&
+      event.options.teamId !== context.teamId,
+    teamDiffers: ({ context, event }) => event.type === 'team.changed' && event.teamId !== context.teamId,
+    noSession: ({ event }) => event.type === 'xstate.done.actor.identify' && event.output === null,
+    entersCleared: ({ context }) => context.desired === null,
+    entersAway: ({ context }) => context.hidden && context.auto,
+    resumes: ({ context, event }) => event.type === 'identity.changed' && context.wanted && event.identity !== null,
+    signsIn: ({ event }) => event.type === 'identity.changed' && event.identity !== null,
+    signsOut: ({ event }) => event.type === 'identity.changed' && event.identity === null,
+    sameUser: ({ context, event }) =>
+      event.type === 'identity.changed' && event.identity !== null && event.identity.userId === context.identity?.userId,
+    signedOut: ({ context }) => context.identity === null,
+    removesOldRow: ({ context }) => context.hasRow && (context.leader || !context.othersPresent),
+    failureClears: ({ context }) => revertsTo(context) === null,
+    failureRestores: ({ context }) => revertsTo(context) !== null && revertsTo(context) !== undefined,
+    failureRestoresAway: ({ context }) => revertsTo(context) !== null && revertsTo(context) !== undefined && context.hidden && context.auto,
+    publishDue: ({ context }) => context.leader && context.due && context.desired !== null && context.identity !== null,
+    removeDue: ({ context }) => context.leader && context.due && context.desired === null && context.hasRow,
+    beats: ({ context }) => context.leader && context.desired !== null,
+    silent: ({ context }) => !context.leader || context.desired === null,
+    visible: ({ context }) => !context.hidden,
+    hidden: ({ context }) => context.hidden,
+    writeSettled: ({ context }) => context.inflight === null,
+    removesOnStop: ({ context }) => context.hasRow && !context.othersPresent && !context.restart,
+    restartRequested: ({ context }) => context.restart,
+  },
+  actions: {
+    rejectStart: assign(({ event }) => ({ error: event.type === 'session.start' ? startProblem(event.options) : null })),
+    rejectSet: assign(({ event }) => ({ error: event.type === 'session.set' ? setProblem(event) : null })),
+    notRunning: assign({ error: NOT_RUNNING }),
+    reportError: assign(({ event }) => (event.type === 'session.error' ? { error: event.message } : {})),
+    freshStart: assign(({ context, event }) => {
+      assertEvent(event, 'session.start');
+      const o = event.options ?? {};
+      return {
+        ...accepted(context, { status: o.status ?? 'online', metadata: {} }),
+        auto: o.auto ?? true,
+        heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+        teamId: o.teamId === undefined ? context.teamId : o.teamId,
+        wanted: true,
+      };
+    }),
+    restart: assign(({ context, event }) => {
+      assertEvent(event, 'session.start');
+      const o = event.options ?? {};
+      const chosen = { status: o.status ?? context.desired?.status ?? 'online', metadata: context.desired?.metadata ?? {} };
+      return {
+        ...accepted(context, chosen),
+        auto: o.auto ?? context.auto,
+        heartbeatMs: o.heartbeatMs ?? context.heartbeatMs,
+        teamId: o.teamId === undefined ? context.teamId : o.teamId,
+        wanted: true,
+      };
+    }),
+    requestRestart: assign({ restart: true }),
+    clearRestart: assign({ restart: false }),
+    acceptSet: assign(({ context, event }) => {
+      assertEvent(event, 'session.set');
+      return accepted(context, { status: event.status, metadata: event.metadata ?? {} });
+    }),
+    acceptClear: assign(({ context }) => accepted(context, null)),
+    noteVisibility: assign(({ context, event }) => {
+      const hidden = event.type === 'tab.hidden';
+      return { hidden, due: context.due || hidden !== context.hidden };
+    }),
+    noteRole: assign(({ context, event }) => {
+      assertEvent(event, 'tabs.role');
+      return {
+        leader: event.leader,
+        othersPresent: event.othersPresent,
+        due: context.due || (event.leader && !context.leader),
+      };
+    }),
+    noteTeam: assign(({ context, event }) => {
+      assertEvent(event, 'team.changed');
+      return { teamId: event.teamId, due: context.due || event.teamId !== context.teamId };
+    }),
+    rescope: assign(({ context, event }) => {
+      const teamId = event.type === 'team.changed' ? event.teamId : event.type === 'session.start' ? (event.options?.teamId ?? null) : context.teamId;
+      return { teamId, loaded: false, due: true };
+    }),
+    adoptIdentity: assign(({ event }) => {
+      assertEvent(event, 'xstate.done.actor.identify');
+      return { identity: event.output };
+    }),
+    takeIdentity: assign(({ event }) => {
+      assertEvent(event, 'identity.changed');
+      return { identity: event.identity };
+    }),
+    renameSelf: assign(({ event }) => {
+      assertEvent(event, 'identity.changed');
+      return { identity: event.identity, due: true };
+    }),
+    leaveIdentity: assign(({ context, event }) => {
+      assertEvent(event, 'identity.changed');
+      return { identity: event.identity, wanted: true, ...dropWrite(context) };
+    }),
+    stopWrite: stopChild('write'),
+    signInNeeded: assign(({ context }) => ({ error: SIGN_IN_NEEDED, wanted: true, ...failPending(context) })),
+    startFailed: assign(({ context, event }) => ({ error: messageOf(eventError(event)), wanted: true, ...failPending(context) })),
+    pendingFail: assign(({ context }) => failPending(context)),
+    unwant: assign({ wanted: false }),
+    beginTracking: assign(({ context }) => ({
+      presenceId: context.newId(),
+      hasRow: false,
+      rowVersion: null,
+      confirmed: null,
+      loaded: false,
+      due: true,
+      inflight: null,
+      error: null,
+      buffer: [],
+    })),
+    showSelf: ({ context }) => showSelf(context),
+    beginPublish: assign(({ context }) => ({
+      inflight: { kind: 'publish' as const, seq: context.seq, chosen: context.desired },
+      due: false,
+      hasRow: true,
+    })),
+    beginRemove: assign(({ context }) => ({ inflight: { kind: 'remove' as const, seq: context.seq, chosen: null }, due: false })),
+    settleWrite: assign(({ context, event }) => {
+      assertEvent(event, 'xstate.done.actor.write');
+      const w = context.inflight;
+      if (w === null) return {};
+      const done = {
+        inflight: null,
+        confirmedSeq: Math.max(context.confirmedSeq, w.seq),
+        confirmed: w.chosen,
+        lastWriteFailed: false,
+        error: context.lastWriteFailed ? null : context.error,
+      };
+      if (w.kind === 'remove' || event.output === undefined) return { ...done, hasRow: false, rowVersion: null };
+      return { ...done, presenceId: event.output.doc.id, hasRow: true, rowVersion: event.output.doc.updatedAt };
+    }),
+    sampleRoundTrip: ({ context, event }) => {
+      if (event.type !== 'xstate.done.actor.write' || event.output === undefined) return;
+      const { doc, sentAtLocal, receivedAtLocal } = event.output;
+      context.clock.sampleRoundTrip(doc.updatedAt, sentAtLocal, receivedAtLocal);
+    },
+    failWrite: assign(({ context, event }) => {
+      assertEvent(event, 'xstate.error.actor.write');
+      const w = context.inflight;
+      if (w === null) return {};
+      const what = w.kind === 'publish' ? 'publish' : 'remove';
+      const revert = revertsTo(context);
+      return {
+        inflight: null,
+        failedSeq: Math.max(context.failedSeq, w.seq),
+        lastWriteFailed: true,
+        error: `Could not ${what} your status: ${messageOf(event.error)}`,
+        ...(revert === undefined ? {} : { desired: revert }),
+      };
+    }),
+    markDue: assign({ due: true }),
+    clearBuffer: assign({ buffer: () => [] as PeerEvent[] }),
+    notePeer: assign(({ context, event }) => {
+      if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return {};
+      return ownRow(context, event);
+    }),
+    // The queue is mutated in place: it was created fresh when this list started and nothing else holds it.
+    bufferPeer: ({ context, event }) => {
+      if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return;
+      sampleEventTime(context, event);
+      context.buffer.push(event);
+    },
+    applyPeer: ({ context, event }) => {
+      if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return;
+      sampleEventTime(context, event);
+      applyPeer(context, event);
+    },
+    resetRoster: ({ context, event }) => {
+      assertEvent(event, 'xstate.done.actor.loadRoster');
+      const { peers, receivedAtLocal } = event.output;
+      let newest = -Infinity;
+      for (const peer of peers) newest = Math.max(newest, peer.updatedAt);
+      if (newest > -Infinity) context.clock.sampleLowerBound(newest, receivedAtLocal);
+      context.roster.reset(peers.filter((peer) => inScope(peer, context.teamId)));
+      for (const buffered of context.buffer) applyPeer(context, buffered);
+    },
+    rosterLoaded: assign(({ context, event }) => {
+      assertEvent(event, 'xstate.done.actor.loadRoster');
+      const self = context.identity?.userId;
+      const own = event.output.peers.find((peer) => peer.userId === self);
+      return { loaded: true, buffer: [], ...(own ? { presenceId: own.id, hasRow: true } : {}) };
+    }),
+    listFailed: assign(({ event }) => ({ error: `Could not load who is here: ${messageOf(eventError(event))}` })),
+    noteWarning: assign(({ event }) => (event.type === 'transport.warning' ? { warning: event.reason } : {})),
+    forgetRoster: ({ context }) => context.roster.clear(),
+    shutDown: assign(({ context }) => ({ due: false, loaded: false, buffer: [], inflight: null, ...(context.restart ? {} : failPending(context)) })),
+    rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null }),
+    removeFailed: assign(({ event }) => ({ error: `Could not remove your status: ${messageOf(eventError(event))}` })),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    roster: input.roster,
+    clock: input.clock,
+    random: input.random ?? Math.random,
+    newId: input.newId ?? uniqueId,
+    error: null,
+    warning: null,
+    identity: null,
+    auto: true,
+    heartbeatMs: DEFAULT_HEARTBEAT_MS,
+    teamId: null,
+    desired: null,
+    confirmed: null,
+    hidden: false,
+    leader: true,
+    othersPresent: false,
+    presenceId: null,
+    hasRow: false,
+    rowVersion: null,
+    loaded: false,
+    buffer: [],
+    due: false,
+    inflight: null,
+    seq: 0,
+    confirmedSeq: 0,
+    failedSeq: 0,
+    lastWriteFailed: false,
+    wanted: false,
+    restart: false,
+  }),
+  initial: 'idle',
+  // Facts that hold whatever the lifecycle; a state that reacts to them says so itself.
+  on: {
+    'tab.hidden': { actions: 'noteVisibility' },
+    'tab.visible': { actions: 'noteVisibility' },
+    'tabs.role': { actions: 'noteRole' },
+    'team.changed': { actions: 'noteTeam' },
+    'session.error': { actions: 'reportError' },
+  },
+  states: {
+    idle: {
+      entry: 'forgetRoster',
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: 'freshStart' }],
+        'session.set': { actions: 'notRunning' },
+        'session.clear': { actions: 'notRunning' },
+        'session.stop': { actions: 'unwant' },
+        'identity.changed': [
+          { guard: and(['resumes', 'entersCleared']), target: '#session.tracking.status.cleared', actions: 'takeIdentity' },
+          { guard: and(['resumes', 'entersAway']), target: '#session.tracking.status.away', actions: 'takeIdentity' },
+          { guard: 'resumes', target: 'tracking', actions: 'takeIdentity' },
+        ],
+      },
+    },
+    starting: {
+      invoke: {
+        id: 'identify',
+        src: 'identify',
+        onDone: [
+          { guard: 'noSession', target: 'idle', actions: 'signInNeeded' },
+          { guard: 'entersCleared', target: '#session.tracking.status.cleared', actions: 'adoptIdentity' },
+          { guard: 'entersAway', target: '#session.tracking.status.away', actions: 'adoptIdentity' },
+          { target: 'tracking', actions: 'adoptIdentity' },
+        ],
+        onError: { target: 'idle', actions: 'startFailed' },
+      },
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'restart' }],
+        'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
+        'session.clear': { actions: 'acceptClear' },
+        'session.stop': { target: 'stopped', actions: 'unwant' },
+        'identity.changed': [
+          { guard: 'signsOut', target: 'idle', actions: ['takeIdentity', 'pendingFail'] },
+          { guard: 'entersCleared', target: '#session.tracking.status.cleared', actions: 'takeIdentity' },
+          { guard: 'entersAway', target: '#session.tracking.status.away', actions: 'takeIdentity' },
+          { target: 'tracking', actions: 'takeIdentity' },
+        ],
+      },
+    },
+    tracking: {
+      type: 'parallel',
+      entry: ['beginTracking', 'showSelf'],
+      on: {
+        'session.stop': { target: 'stopping', actions: 'unwant' },
+        'identity.changed': [
+          { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
+          { guard: 'removesOldRow', target: 'switching', actions: ['leaveIdentity', 'stopWrite'] },
+          { guard: 'signsOut', target: 'idle', actions: ['leaveIdentity', 'stopWrite', 'pendingFail'] },
+          { guard: 'entersCleared', target: '#session.tracking.status.cleared', reenter: true, actions: ['leaveIdentity', 'stopWrite'] },
+          { guard: 'entersAway', target: '#session.tracking.status.away', reenter: true, actions: ['leaveIdentity', 'stopWrite'] },
+          { target: 'tracking', reenter: true, actions: ['leaveIdentity', 'stopWrite'] },
+        ],
+      },
+      states: {
+        roster: {
+          initial: 'watching',
+          states: {
+            watching: {
+              invoke: { id: 'watchPeers', src: 'watchPeers', input: ({ context }) => ({ teamId: context.teamId }) },
+              initial: 'connecting',
+              on: {
+                'peer.upserted': { actions: ['notePeer', 'bufferPeer'] },
+                'peer.deleted': { actions: ['notePeer', 'bufferPeer'] },
+                'transport.warning': { actions: 'noteWarning' },
+                'team.changed': { guard: 'teamDiffers', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+                'session.start': { guard: 'startRescopes', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+              },
+              states: {
+                connecting: {
+                  after: { connectTimeout: 'loading' },
+                  on: { 'transport.connected': 'loading' },
+                },
+                loading: {
+                  entry: 'clearBuffer',
+                  invoke: {
+                    id: 'loadRoster',
+                    src: 'loadRoster',
+                    input: ({ context }) => ({ teamId: context.teamId }),
+                    onDone: { target: 'live', actions: ['resetRoster', 'rosterLoaded'] },
+                    onError: { target: 'connecting', actions: 'listFailed' },
+                  },
+                  on: { 'transport.connected': { target: 'loading', reenter: true } },
+                },
+                live: {
+                  on: {
+                    'peer.upserted': { actions: ['notePeer', 'applyPeer'] },
+                    'peer.deleted': { actions: ['notePeer', 'applyPeer'] },
+                    'transport.connected': { target: 'resyncing', actions: 'markDue' },
+                  },
+                },
+                resyncing: {
+                  entry: 'clearBuffer',
+                  invoke: {
+                    id: 'loadRoster',
+                    src: 'loadRoster',
+                    input: ({ context }) => ({ teamId: context.teamId }),
+                    onDone: { target: 'live', actions: ['resetRoster', 'rosterLoaded'] },
+                    onError: { target: 'connecting', actions: 'listFailed' },
+                  },
+                  on: { 'transport.connected': { target: 'resyncing', reenter: true, actions: 'markDue' } },
+                },
+              },
+            },
+          },
+        },
+        status: {
+          initial: 'online',
+          states: {
+            online: {
+              on: {
+                'tab.hidden': { guard: 'autoAway', target: 'away', actions: ['noteVisibility', 'showSelf'] },
+                'session.start': [
+                  { guard: 'startInvalid', actions: 'rejectStart' },
+                  { guard: 'startGoesAway', target: 'away', actions: ['restart', 'showSelf'] },
+                  { actions: ['restart', 'showSelf'] },
+                ],
+                'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'showSelf'] }],
+                'session.clear': { target: 'cleared', actions: ['acceptClear', 'showSelf'] },
+                'xstate.error.actor.write': { guard: 'failureClears', target: 'cleared' },
+              },
+            },
+            away: {
+              on: {
+                'tab.visible': { target: 'online', actions: ['noteVisibility', 'showSelf'] },
+                'session.start': [
+                  { guard: 'startInvalid', actions: 'rejectStart' },
+                  { guard: 'startGoesAway', actions: ['restart', 'showSelf'] },
+                  { target: 'online', actions: ['restart', 'showSelf'] },
+                ],
+                'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'showSelf'] }],
+                'session.clear': { target: 'cleared', actions: ['acceptClear', 'showSelf'] },
+                'xstate.error.actor.write': { guard: 'failureClears', target: 'cleared' },
+              },
+            },
+            cleared: {
+              on: {
+                'session.start': [
+                  { guard: 'startInvalid', actions: 'rejectStart' },
+                  { guard: 'startGoesAway', target: 'away', actions: ['restart', 'showSelf'] },
+                  { target: 'online', actions: ['restart', 'showSelf'] },
+                ],
+                'session.set': [
+                  { guard: 'setInvalid', actions: 'rejectSet' },
+                  { guard: 'setGoesAway', target: 'away', actions: ['acceptSet', 'showSelf'] },
+                  { target: 'online', actions: ['acceptSet', 'showSelf'] },
+                ],
+                'session.clear': { actions: 'acceptClear' },
+                'xstate.error.actor.write': [
+                  { guard: 'failureRestoresAway', target: 'away' },
+                  { guard: 'failureRestores', target: 'online' },
+                ],
+              },
+            },
+          },
+        },
+        writer: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: [
+                { guard: 'publishDue', target: 'publishing' },
+                { guard: 'removeDue', target: 'removing' },
+              ],
+            },
+            publishing: {
+              entry: ['beginPublish', spawnChild('publish', { id: 'write', input: ({ context }) => publishInput(context) })],
+              on: {
+                'xstate.done.actor.write': { target: 'cooling', actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip', 'showSelf'] },
+                'xstate.error.actor.write': { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
+              },
+            },
+            removing: {
+              entry: ['beginRemove', spawnChild('remove', { id: 'write', input: ({ context }) => ({ presenceId: context.presenceId ?? '' }) })],
+              on: {
+                'xstate.done.actor.write': { target: 'cooling', actions: ['stopWrite', 'settleWrite'] },
+                'xstate.error.actor.write': { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
+              },
+            },
+            cooling: { after: { writeGap: 'idle' } },
+          },
+        },
+        heartbeat: {
+          initial: 'off',
+          states: {
+            off: { always: { guard: 'beats', target: 'waiting' } },
+            waiting: {
+              always: { guard: 'silent', target: 'off' },
+              after: {
+                heartbeatEvery: { guard: 'visible', target: 'waiting', reenter: true, actions: 'markDue' },
+                hiddenHeartbeatEvery: { guard: 'hidden', target: 'waiting', reenter: true, actions: 'markDue' },
+              },
+              // Every confirmed write refreshes the row, so the next beat counts from it.
+              on: { 'xstate.done.actor.write': { target: 'waiting', reenter: true } },
+            },
+          },
+        },
+      },
+    },
+    switching: {
+      invoke: {
+        id: 'removeRow',
+        src: 'remove',
+        input: ({ context }) => ({ presenceId: context.presenceId ?? '' }),
+        onDone: [
+          { guard: 'signedOut', target: 'idle', actions: 'pendingFail' },
+          { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
+          { guard: 'entersAway', target: '#session.tracking.status.away' },
+          { target: 'tracking' },
+        ],
+        // Best effort: the old session may already be gone, and the row expires on its own.
+        onError: [
+          { guard: 'signedOut', target: 'idle', actions: 'pendingFail' },
+          { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
+          { guard: 'entersAway', target: '#session.tracking.status.away' },
+          { target: 'tracking' },
+        ],
+      },
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'restart' }],
+        'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
+        'session.clear': { actions: 'acceptClear' },
+        'session.stop': { target: 'stopped', actions: 'unwant' },
+        'identity.changed': { actions: 'takeIdentity' },
+      },
+    },
+    stopping: {
+      initial: 'draining',
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['freshStart', 'requestRestart'] }],
+        'session.set': [
+          { guard: 'setInvalid', actions: 'rejectSet' },
+          { guard: 'restartRequested', actions: 'acceptSet' },
+          { actions: 'notRunning' },
+        ],
+        'session.clear': [{ guard: 'restartRequested', actions: 'acceptClear' }, { actions: 'notRunning' }],
+      },
+      states: {
+        draining: {
+          always: [
+            { guard: and(['writeSettled', 'removesOnStop']), target: 'removing' },
+            { guard: 'writeSettled', target: '#session.stopped' },
+          ],
+          on: {
+            'xstate.done.actor.write': { actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip'] },
+            'xstate.error.actor.write': { actions: ['stopWrite', 'failWrite'] },
+          },
+        },
+        removing: {
+          invoke: {
+            id: 'removeRow',
+            src: 'remove',
+            input: ({ context }) => ({ presenceId: context.presenceId ?? '' }),
+            onDone: { target: '#session.stopped', actions: 'rowRemoved' },
+            onError: { target: '#session.stopped', actions: 'removeFailed' },
+          },
+        },
+      },
+    },
+    stopped: {
+      entry: ['forgetRoster', 'shutDown'],
+      always: { guard: 'restartRequested', target: 'starting', actions: 'clearRestart' },
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: 'freshStart' }],
+        'session.set': { actions: 'notRunning' },
+        'session.clear': { actions: 'notRunning' },
+      },
+    },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;
+export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
+
+/**
+ * Your published status: the chosen one, `away` while hidden with `auto`, null when cleared or not tracking.
+ *
+ * @example
+ * actor.subscribe((s) => (state.me = selectMe(s)));
+ */
+export function selectMe(snapshot: SessionSnapshot): string | null {
+  return snapshot.matches('tracking') ? effectiveStatus(snapshot.context) : null;
+}
+
+/** True once tracking started and the roster has been listed (and stays true through resyncs). */
+export function selectReady(snapshot: SessionSnapshot): boolean {
+  return snapshot.matches('tracking') && snapshot.context.loaded;
+}
+
+/** The most recent error message, or null. */
+export function selectError(snapshot: SessionSnapshot): string | null {
+  return snapshot.context.error;
+}
+
+/** Where the lifecycle is, in the design card's words. */
+export type SessionPhase = 'idle' | 'starting' | 'online' | 'away' | 'cleared' | 'switching' | 'stopping' | 'stopped';
+
+/** @example selectPhase(actor.getSnapshot()) // 'online' */
+export function selectPhase(snapshot: SessionSnapshot): SessionPhase {
+  if (snapshot.matches({ tracking: { status: 'away' } })) return 'away';
+  if (snapshot.matches({ tracking: { status: 'cleared' } })) return 'cleared';
+  if (snapshot.matches('tracking')) return 'online';
+  for (const phase of ['starting', 'switching', 'stopping', 'stopped'] as const) if (snapshot.matches(phase)) return phase;
+  return 'idle';
+}
+
+/** Number of the last accepted command; read it right after sending one to learn its number. */
+export function selectSeq(snapshot: SessionSnapshot): number {
+  return snapshot.context.seq;
+}
+
+/**
+ * How command `seq` ended: true once a write carrying it was confirmed (or nothing had to be
+ * written), false once that write failed or the session ended first, undefined while pending.
+ * Call it on every snapshot while pending: the first defined answer is the command's.
+ *
+ * @example
+ * const seq = selectSeq(actor.getSnapshot()) + 1;
+ * actor.send({ type: 'session.set', status: 'busy' });
+ * if (selectSeq(actor.getSnapshot()) < seq) return false; // rejected: see selectError
+ */
+export function commandOutcome(snapshot: SessionSnapshot, seq: number): boolean | undefined {
+  if (snapshot.context.confirmedSeq >= seq) return true;
+  if (snapshot.context.failedSeq >= seq) return false;
+  return undefined;
+}
+
+/** The status to publish now: null when cleared, `away` while hidden with auto. */
+export function effectiveStatus(context: Pick<SessionContext, 'desired' | 'hidden' | 'auto'>): string | null {
+  if (context.desired === null) return null;
+  return context.hidden && context.auto ? AWAY : context.desired.status;
+}
+
+/** How long a row written now should live (ms). */
+export function ttlOf(context: Pick<SessionContext, 'heartbeatMs' | 'hidden'>): number {
+  const visible = 3 * context.heartbeatMs;
+  return context.hidden ? Math.max(visible, HIDDEN_TTL_MIN_MS) : visible;
+}
+
+/** Why `start(options)` cannot be honoured, or null. */
+export function startProblem(options: unknown): string | null {
+  if (options === undefined || options === null) return null;
+  if (typeof options !== 'object' || Array.isArray(options)) return 'start() options must be an object';
+  const o = options as Record<string, unknown>;
+  if (o.status !== undefined) {
+    const problem = checkStatus(o.status);
+    if (problem !== null) return problem;
+  }
+  if (o.auto !== undefined && typeof o.auto !== 'boolean') return `auto must be true or false, got ${typeof o.auto}`;
+  if (o.heartbeatMs !== undefined && !(typeof o.heartbeatMs === 'number' && o.heartbeatMs >= MIN_HEARTBEAT_MS && Number.isFinite(o.heartbeatMs))) {
+    return `heartbeatMs must be a number of at least ${MIN_HEARTBEAT_MS}, got ${String(o.heartbeatMs)}`;
+  }
+  if (o.teamId !== undefined && o.teamId !== null && !(typeof o.teamId === 'string' && o.teamId !== '')) {
+    return 'teamId must be a non-empty string or null';
+  }
+  return null;
+}
+
+function setProblem(event: { status: unknown; metadata?: unknown }): string | null {
+  return checkStatus(event.status) ?? checkMetadata(event.metadata);
+}
+
+// private
+
+/** Accept a command: it changes the chosen status and owes a write that will carry it. */
+function accepted(context: SessionContext, desired: Chosen | null): Partial<SessionContext> {
+  const seq = context.seq + 1;
+  // Nothing will be written for it: a follower tab (the leader writes the person's wish) or a
+  // clear with no row to delete.
+  const settled = !context.leader || (desired === null && !context.hasRow && context.inflight === null);
+  return { desired, seq, due: true, error: null, confirmedSeq: settled ? seq : context.confirmedSeq };
+}
+
+function failPending(context: SessionContext): Partial<SessionContext> {
+  return context.seq > context.confirmedSeq ? { failedSeq: Math.max(context.failedSeq, context.seq) } : {};
+}
+
+/** The write in flight is abandoned (identity change): its commands count as failed. */
+function dropWrite(context: SessionContext): Partial<SessionContext> {
+  const w = context.inflight;
+  return w === null ? {} : { inflight: null, failedSeq: Math.max(context.failedSeq, w.seq) };
+}
+
+/**
+ * What a failure of the write in flight reverts the chosen status to, or undefined when a newer
+ * command is waiting (latest wins: it is not undone, it is written next).
+ */
+function revertsTo(context: SessionContext): Chosen | null | undefined {
+  const w = context.inflight;
+  if (w === null || w.seq !== context.seq) return undefined;
+  return context.confirmed;
+}
+
+function publishedMetadata(context: SessionContext): Metadata {
+  const userId = context.identity?.userId ?? null;
+  return {
+    name: context.identity?.name ?? null,
+    color: colorOf(userId),
+    ...context.desired?.metadata,
+    ...(context.teamId === null ? {} : { team: context.teamId }),
+  };
+}
+
+function publishInput(context: SessionContext): PublishInput {
+  return {
+    presenceId: context.presenceId ?? '',
+    status: effectiveStatus(context) ?? '',
+    metadata: publishedMetadata(context),
+    expiresAt: context.clock.now() + ttlOf(context),
+    teamId: context.teamId,
+    userId: context.identity?.userId ?? '',
+  };
+}
+
+/** Optimistic: the roster shows our current status at once, whatever the server says meanwhile. */
+function showSelf(context: SessionContext): void {
+  const userId = context.identity?.userId ?? null;
+  const status = effectiveStatus(context);
+  let record: SelfRecord | null = null;
+  if (status !== null) {
+    const now = context.clock.now();
+    record = { status, metadata: publishedMetadata(context), lastSeen: now, expiresAt: now + ttlOf(context) };
+  }
+  context.roster.setSelf(userId, record);
+}
+
+/** A peer event about our own row: learn its id, or notice someone else deleted it. */
+function ownRow(context: SessionContext, event: PeerEvent): Partial<SessionContext> {
+  if (context.identity === null || event.peer.userId !== context.identity.userId) return {};
+  if (event.type === 'peer.upserted') return { presenceId: event.peer.id, hasRow: true };
+  // A delete older than the row we wrote is about a row we have already replaced.
+  if (context.rowVersion !== null && event.peer.updatedAt < context.rowVersion) return {};
+  // Another device of this user deleted the shared row (or it was our own removal): re-assert
+  // when we still publish; a second write of the same status is harmless.
+  return { hasRow: false, rowVersion: null, due: context.due || context.desired !== null };
+}
+
+function inScope(peer: PeerDoc, teamId: string | null): boolean {
+  return teamId === null || peer.metadata.team === teamId;
+}
+
+function applyPeer(context: SessionContext, event: PeerEvent): void {
+  const { roster } = context;
+  if (event.type === 'peer.deleted' || !inScope(event.peer, context.teamId)) roster.remove(event.peer);
+  else roster.upsert(event.peer);
+}
+
+function sampleEventTime(context: SessionContext, event: PeerEvent): void {
+  if (event.serverTime !== null) context.clock.sampleLowerBound(event.serverTime, Date.now());
+}
+
+function eventError(event: { type: string }): unknown {
+  return 'error' in event ? event.error : undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return String(error);
+}
+
+/** Appwrite's alphabet and length limit (≤ 36 chars, starts with a letter or digit). */
+function uniqueId(): string {
+  const random = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+  return Date.now().toString(16) + random;
+}

@@ -1,0 +1,252 @@
+/**
+ * One tab's part in coordinating a person's tabs in one browser: who writes, whether the person
+ * is looking at any tab, and what they last asked for. Pure: no DOM; `bindings/browser.ts` turns
+ * Web Locks and BroadcastChannel into these events and carries the emitted ones out.
+ * Invariants: at most one leader per (project, user) — guaranteed by the Web Lock, not by messages;
+ * a role is announced only once the lock has answered; a peer is forgotten only on its `bye` or when
+ * the locks prove it gone (never on silence), so "am I the last tab?" errs towards "no".
+ */
+import { assertEvent, assign, enqueueActions, setup, type SnapshotFrom } from 'xstate';
+
+export type Metadata = Record<string, unknown>;
+
+/** What the person wants published: a status, or no record at all. */
+export type Wish = { status: string; metadata: Metadata } | 'cleared';
+
+/** A wish with its stamp. Last writer wins by `at`, ties broken by the originating tab's id. */
+export interface StampedWish {
+  wish: Wish;
+  /** Local milliseconds when it was made (never earlier than the wish it replaced). */
+  at: number;
+  /** The tab where the person made it. */
+  tabId: string;
+}
+
+/** What tabs say to each other on the BroadcastChannel; `from` is the sender's tab id. */
+export type TabMessage =
+  | { type: 'hello'; from: string; visible: boolean }
+  | { type: 'state'; from: string; visible: boolean }
+  | { type: 'bye'; from: string }
+  | { type: 'rollcall'; from: string }
+  | { type: 'wish'; from: string; wish: StampedWish };
+
+export interface Peer {
+  visible: boolean;
+  /** When we last heard from it, in the adapter's tick order: a lock snapshot asked for later may drop it. */
+  lastHeard: number;
+}
+
+export interface TabsContext {
+  tabId: string;
+  /** This tab's own page visibility. */
+  visible: boolean;
+  /** The person's other tabs, by tab id. */
+  peers: Record<string, Peer>;
+  /** The person's latest wish across tabs; null until one is made or heard. */
+  wish: StampedWish | null;
+  /** The role last announced; null while electing. */
+  told: { leader: boolean; othersPresent: boolean } | null;
+  /** The person's visibility last announced: this tab or any peer visible. */
+  anyVisible: boolean;
+}
+
+export type TabsEvent =
+  /** This tab holds the election lock (held until it leaves). */
+  | { type: 'lock.acquired' }
+  /** The election lock is held by another tab; this tab waits in its queue. */
+  | { type: 'lock.queued' }
+  | { type: 'tab.visibility'; visible: boolean }
+  /** `at`: when the message arrived, as a strictly increasing local tick shared with `askedAt`. */
+  | { type: 'peer.hello'; tabId: string; visible: boolean; at: number }
+  | { type: 'peer.state'; tabId: string; visible: boolean; at: number }
+  | { type: 'peer.bye'; tabId: string }
+  /** A new leader asks every tab to say its state again. */
+  | { type: 'peer.rollcall'; tabId: string }
+  | { type: 'peer.wish'; wish: StampedWish }
+  /** The person set or cleared their status in this tab; `at` = local now. */
+  | { type: 'wish.local'; wish: Wish; at: number }
+  /** Tab ids whose per-tab lock is held, from a lock snapshot asked for at tick `askedAt`. */
+  | { type: 'members.verified'; tabIds: string[]; askedAt: number }
+  | { type: 'tabs.leave' };
+
+export type TabsEmitted =
+  /** Maps to the session's `tabs.role`. Only a leader may write. */
+  | { type: 'role'; leader: boolean; othersPresent: boolean }
+  /** The PERSON's visibility; maps to the session's `tab.visible` / `tab.hidden`. */
+  | { type: 'visibility'; anyVisible: boolean }
+  /** Another tab's set/clear, to apply locally (`session.set` / `session.clear`); never re-shared. */
+  | { type: 'wish'; wish: Wish }
+  /** Post this on the channel. */
+  | { type: 'broadcast'; message: TabMessage }
+  /** Take a lock snapshot and answer with `members.verified`. */
+  | { type: 'verify' };
+
+const othersPresent = (context: TabsContext) => Object.keys(context.peers).length > 0;
+const anyVisible = (context: TabsContext) =>
+  context.visible || Object.values(context.peers).some((peer) => peer.visible);
+/** Peers without a lock in the snapshot, unless heard after it was asked for (they were alive then). */
+const unverified = (context: TabsContext, { tabIds, askedAt }: { tabIds: string[]; askedAt: number }) =>
+  Object.entries(context.peers)
+    .filter(([id, peer]) => !tabIds.includes(id) && peer.lastHeard < askedAt)
+    .map(([id]) => id);
+const isNewer = (a: StampedWish, b: StampedWish | null) =>
+  !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
+
+/** Taking the lead: announce it, ask everyone to report, check who is really there. */
+const lead = [{ type: 'takeRole', params: { leader: true } }, 'rollcall', 'verifyPeers'] as const;
+
+export const tabsMachine = setup({
+  types: {
+    input: {} as { tabId: string; visible: boolean },
+    context: {} as TabsContext,
+    events: {} as TabsEvent,
+    emitted: {} as TabsEmitted,
+  },
+  delays: {
+    /**
+     * How often a tab that knows peers checks them against the locks. A crashed tab (no `bye`)
+     * lingers at most this long; hidden tabs are throttled to a minute anyway.
+     */
+    verifyEvery: 10_000,
+  },
+  guards: {
+    fromPeer: ({ context, event }) => 'tabId' in event && event.tabId !== context.tabId,
+    knownPeer: ({ context, event }) => 'tabId' in event && Object.hasOwn(context.peers, event.tabId),
+    visibilityChanged: ({ context, event }) => event.type === 'tab.visibility' && event.visible !== context.visible,
+    newerWish: ({ context, event }) => event.type === 'peer.wish' && isNewer(event.wish, context.wish),
+    peersGone: ({ context, event }) => event.type === 'members.verified' && unverified(context, event).length > 0,
+  },
+  actions: {
+    setVisible: assign({
+      visible: ({ event }) => {
+        assertEvent(event, 'tab.visibility');
+        return event.visible;
+      },
+    }),
+    upsertPeer: assign({
+      peers: ({ context, event }) => {
+        assertEvent(event, ['peer.hello', 'peer.state']);
+        return { ...context.peers, [event.tabId]: { visible: event.visible, lastHeard: event.at } };
+      },
+    }),
+    removePeer: assign({
+      peers: ({ context, event }) => {
+        assertEvent(event, 'peer.bye');
+        const { [event.tabId]: _gone, ...rest } = context.peers;
+        return rest;
+      },
+    }),
+    dropUnverified: assign({
+      peers: ({ context, event }) => {
+        assertEvent(event, 'members.verified');
+        const gone = unverified(context, event);
+        return Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
+      },
+    }),
+    keepLocalWish: assign({
+      wish: ({ context, event }) => {
+        assertEvent(event, 'wish.local');
+        // Never stamp below the wish being replaced, or peers would keep the older one.
+        const at = context.wish && event.at <= context.wish.at ? context.wish.at + 1 : event.at;
+        return { wish: event.wish, at, tabId: context.tabId };
+      },
+    }),
+    adoptPeerWish: enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, 'peer.wish');
+      enqueue.assign({ wish: event.wish });
+      enqueue.emit({ type: 'wish', wish: event.wish.wish });
+    }),
+    sayHello: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'broadcast', message: { type: 'hello', from: context.tabId, visible: context.visible } }),
+    ),
+    sayState: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'broadcast', message: { type: 'state', from: context.tabId, visible: context.visible } }),
+    ),
+    sayWish: enqueueActions(({ context, enqueue }) => {
+      if (context.wish) enqueue.emit({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish } });
+    }),
+    sayBye: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'broadcast', message: { type: 'bye', from: context.tabId } }),
+    ),
+    /** A new leader asks every tab to say its state again. */
+    rollcall: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'broadcast', message: { type: 'rollcall', from: context.tabId } }),
+    ),
+    /** Ask the adapter for a lock snapshot, when there is anyone to check. */
+    verifyPeers: enqueueActions(({ context, enqueue }) => {
+      if (othersPresent(context)) enqueue.emit({ type: 'verify' });
+    }),
+    /** Announce the role this transition takes. */
+    takeRole: enqueueActions(({ context, enqueue }, params: { leader: boolean }) => {
+      const told = { leader: params.leader, othersPresent: othersPresent(context) };
+      enqueue.assign({ told });
+      enqueue.emit({ type: 'role', ...told });
+    }),
+    /** Re-announce what the last change altered: others present, the person's visibility. */
+    announce: enqueueActions(({ context, enqueue }) => {
+      const others = othersPresent(context);
+      if (context.told && context.told.othersPresent !== others) {
+        const told = { leader: context.told.leader, othersPresent: others };
+        enqueue.assign({ told });
+        enqueue.emit({ type: 'role', ...told });
+      }
+      const visible = anyVisible(context);
+      if (visible !== context.anyVisible) {
+        enqueue.assign({ anyVisible: visible });
+        enqueue.emit({ type: 'visibility', anyVisible: visible });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'tabs',
+  context: ({ input }) => ({
+    tabId: input.tabId,
+    visible: input.visible,
+    peers: {},
+    wish: null,
+    told: null,
+    anyVisible: input.visible,
+  }),
+  entry: 'sayHello',
+  initial: 'electing',
+  // Every tab, whatever its role, keeps the whole picture: a follower may lead next.
+  on: {
+    'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', 'sayState', 'announce'] },
+    'peer.hello': { guard: 'fromPeer', actions: ['upsertPeer', 'sayState', 'sayWish', 'announce'] },
+    'peer.state': { guard: 'fromPeer', actions: ['upsertPeer', 'announce'] },
+    'peer.bye': { guard: 'knownPeer', actions: ['removePeer', 'announce'] },
+    'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
+    'peer.wish': { guard: 'newerWish', actions: 'adoptPeerWish' },
+    'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
+    'members.verified': { guard: 'peersGone', actions: ['dropUnverified', 'announce'] },
+    'tabs.leave': '.left',
+  },
+  states: {
+    electing: {
+      on: {
+        'lock.acquired': { target: 'leader', actions: lead },
+        'lock.queued': { target: 'follower', actions: { type: 'takeRole', params: { leader: false } } },
+      },
+    },
+    // Role work sits on the transitions in, so the periodic re-entry only restarts the timer.
+    leader: {
+      after: { verifyEvery: { target: 'leader', reenter: true, actions: 'verifyPeers' } },
+    },
+    follower: {
+      on: {
+        // The leader left or crashed: its lock went to the next tab in the queue, this one.
+        'lock.acquired': { target: 'leader', actions: lead },
+      },
+      after: { verifyEvery: { target: 'follower', reenter: true, actions: 'verifyPeers' } },
+    },
+    left: { type: 'final', entry: 'sayBye' },
+  },
+});
+
+/**
+ * True when this tab is the person's last one: it leads and knows no other tab. A follower is never
+ * last (another tab holds the lock); a tab still electing does not know yet, so it says no.
+ */
+export function isLastTab(snapshot: SnapshotFrom<typeof tabsMachine>): boolean {
+  return snapshot.context.told?.leader === true && !othersPresent(snapshot.context);
+}

@@ -1,0 +1,317 @@
+/**
+ * `createPresence()`: the session actor with its roster, server clock, tab coordination and page
+ * listeners wired together — the one core behind `$presence`, `window.ManifestPresence` and
+ * advanced apps. Commands return promises of booleans and never throw: bad input and failures
+ * land in `error`. Browser pieces (visibility, pagehide, tabs) are optional and injected, so the
+ * same core runs in Node tests, happy-dom and real pages.
+ */
+import { createActor, fromPromise, toPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
+import { ServerClock } from './machines/clock';
+import { Roster } from './machines/roster';
+import { selectError, selectMe, selectReady, sessionMachine, type SessionEvent } from './machines/session';
+import {
+  createTabCoordinator,
+  onPageHide,
+  watchVisibility,
+  type DocumentLike,
+  type TabCoordinator,
+  type TabCoordinatorOptions,
+  type WindowLike,
+} from './bindings/browser';
+import { checkMetadata, checkStatus, type PresenceRecord } from './records';
+import type { Identity, Metadata, Transport } from './transport/types';
+
+/** Options of `start()`; the manifest's `presence` block gives the same keys as defaults. */
+export interface StartOptions {
+  /** Flip to `away` while none of the person's tabs is visible. Default true. */
+  auto?: boolean;
+  /** Status published when tracking begins. Default "online". */
+  status?: string;
+  /** Heartbeat period in ms. Default 25 000. */
+  heartbeatMs?: number;
+}
+
+export interface PresenceOptions extends StartOptions {
+  transport: Transport;
+  /** Who is signed in; defaults to the transport's own lookup (`account.get()`). */
+  identify?: () => Promise<Identity | null> | Identity | null;
+  /** Team to scope to (readable by that team only). Default none: readable by signed-in users. */
+  teamId?: string | null;
+  /**
+   * Coordinate the person's tabs in this browser under this key (e.g. the project id), or false.
+   * Default: coordinate when the page has BroadcastChannel and Web Locks.
+   */
+  tabs?: { key: string } & Omit<TabCoordinatorOptions, 'key'> | false;
+  /** The page's document and window for visibility and pagehide; null to ignore. Default globals. */
+  document?: DocumentLike | null;
+  window?: WindowLike | null;
+  /** XState inspection, for debugging tools. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Random source for heartbeat jitter (tests). */
+  random?: () => number;
+}
+
+/** What `$presence` shows; every field is read-only data. */
+export interface PresenceView {
+  list: PresenceRecord[];
+  records: Record<string, PresenceRecord>;
+  me: string | null;
+  ready: boolean;
+  error: string | null;
+}
+
+export type PresenceActor = ActorRefFrom<typeof sessionMachine>;
+
+export interface PresenceController {
+  /** The XState actor, for advanced apps: subscribe to snapshots, send events, inspect. */
+  readonly actor: PresenceActor;
+  start(options?: StartOptions): Promise<boolean>;
+  set(status: string, metadata?: Metadata): Promise<boolean>;
+  clear(): Promise<boolean>;
+  stop(): Promise<boolean>;
+  of(userId: string): PresenceRecord | null;
+  all(): PresenceRecord[];
+  view(): PresenceView;
+  /** Bumps whenever `list`/`records` changed. */
+  rosterVersion(): number;
+  /** Called synchronously after any change of the view; returns the unsubscribe. */
+  subscribe(listener: () => void): () => void;
+  /** Manifest and other auth layers: the signed-in person changed (null: signed out). */
+  setIdentity(identity: Identity | null): void;
+  /** Re-scope to a team (null: no team). */
+  setTeam(teamId: string | null): void;
+  /** Remove our row while the session still works (before a sign-out). */
+  beforeSignOut(): Promise<void>;
+  /** Stop everything and release listeners, sockets and timers. */
+  dispose(): void;
+}
+
+const COMMAND_TIMEOUT_MS = 20_000;
+
+/**
+ * The presence core for one page.
+ *
+ * @example
+ * import { Client } from 'appwrite';
+ * import * as Appwrite from 'appwrite';
+ * import { createPresence, createAppwriteTransport } from 'appwrite-presence';
+ *
+ * const client = new Client().setEndpoint('https://cloud.appwrite.io/v1').setProject('my-project');
+ * const presence = createPresence({ transport: createAppwriteTransport({ client, sdk: Appwrite }) });
+ * presence.actor.subscribe((snapshot) => console.log(snapshot.value));
+ * await presence.start({ status: 'online' });
+ * presence.all(); // [{ userId, status, metadata, color, lastSeen, expiresAt }, …]
+ */
+export function createPresence(options: PresenceOptions): PresenceController {
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+  const clock = new ServerClock();
+  const roster = new Roster({ clock, onChange: notify });
+  const { transport } = options;
+  const identify = options.identify;
+  const machine = sessionMachine.provide({
+    actors: {
+      ...transport.actors,
+      ...(identify ? { identify: fromIdentify(identify) } : {}),
+    },
+  });
+  const actor = createActor(machine, {
+    input: { roster, clock, random: options.random },
+    inspect: options.inspect,
+  });
+
+  // Tabs are coordinated per (key, user): a new identity gets a new coordinator.
+  let tabs: TabCoordinator | null = null;
+  let tabsUserId: string | null = null;
+  let last = { me: null as string | null, ready: false, error: null as string | null };
+  actor.subscribe((snapshot) => {
+    const next = { me: selectMe(snapshot), ready: selectReady(snapshot), error: selectError(snapshot) };
+    if (next.me !== last.me || next.ready !== last.ready || next.error !== last.error) {
+      last = next;
+      notify();
+    }
+    followIdentity(snapshot.context.identity);
+  });
+  actor.start();
+
+  const send = (event: SessionEvent) => actor.send(event);
+  const fail = (message: string) => {
+    send({ type: 'session.error', message });
+    return false;
+  };
+
+  // Page visibility, straight from the document unless tabs aggregate it for the person.
+  const doc = options.document === undefined ? (globalThis.document as DocumentLike | undefined) : options.document;
+  const win = options.window === undefined ? (globalThis.window as WindowLike | undefined) : options.window;
+  const cleanups: (() => void)[] = [];
+  if (doc) {
+    cleanups.push(
+      watchVisibility(doc, (visible) => {
+        if (!tabs) send({ type: visible ? 'tab.visible' : 'tab.hidden' });
+      }),
+    );
+  }
+  if (win) cleanups.push(onPageHide(win, () => leavePage()));
+
+  function followIdentity(identity: Identity | null) {
+    const userId = identity?.userId ?? null;
+    if (userId === tabsUserId || options.tabs === false) return;
+    tabs?.dispose();
+    tabs = null;
+    tabsUserId = userId;
+    if (!userId || !options.tabs) return;
+    const { key, ...rest } = options.tabs;
+    tabs = createTabCoordinator({ document: doc ?? null, window: null, ...rest, key: `${key}:${userId}` });
+    tabs.subscribe((event) => {
+      if (event.type === 'role') send({ type: 'tabs.role', leader: event.leader, othersPresent: event.othersPresent });
+      else if (event.type === 'visibility') send({ type: event.anyVisible ? 'tab.visible' : 'tab.hidden' });
+      else if (event.wish === 'cleared') send({ type: 'session.clear', remote: true });
+      else send({ type: 'session.set', status: event.wish.status, metadata: event.wish.metadata, remote: true });
+    });
+  }
+
+  function leavePage() {
+    const snapshot = actor.getSnapshot();
+    const id = snapshot.context.presenceId;
+    const last = tabs ? tabs.isLastTab() : true;
+    if (id && snapshot.context.leader && last && selectMe(snapshot) !== null) transport.removeOnUnload(id);
+    tabs?.leave();
+  }
+
+  /** Resolve when the write that carries command `seq` settled: true when it landed. */
+  function settled(seq: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), COMMAND_TIMEOUT_MS);
+      const subscription = actor.subscribe((snapshot) => check(snapshot));
+      function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
+        const { confirmedSeq, failedSeq, leader } = snapshot.context;
+        if (confirmedSeq >= seq || !leader) done(true);
+        else if (failedSeq >= seq || !snapshot.matches('tracking')) done(false);
+      }
+      function done(value: boolean) {
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        resolve(value);
+      }
+      check(actor.getSnapshot());
+    });
+  }
+
+  function whenReady(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const subscription = actor.subscribe((snapshot) => check(snapshot));
+      function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
+        if (selectReady(snapshot)) done(true);
+        else if (snapshot.matches('idle') || snapshot.matches('stopped')) done(false);
+      }
+      function done(value: boolean) {
+        subscription.unsubscribe();
+        resolve(value);
+      }
+      check(actor.getSnapshot());
+    });
+  }
+
+  const controller: PresenceController = {
+    actor,
+    async start(startOptions = {}) {
+      const merged = { auto: options.auto, status: options.status, heartbeatMs: options.heartbeatMs, ...clean(startOptions) };
+      if (!isPlainOptions(startOptions)) return fail('start(options) takes an object: { auto, status, heartbeatMs }.');
+      const problem = checkStartOptions(merged);
+      if (problem) return fail(problem);
+      send({ type: 'session.start', options: { ...merged, teamId: options.teamId ?? null } });
+      return whenReady();
+    },
+    async set(status, metadata) {
+      const problem = checkStatus(status) ?? checkMetadata(metadata) ?? transport.checkMetadata?.(metadata) ?? null;
+      if (problem) return fail(problem);
+      if (!actor.getSnapshot().matches('tracking')) return fail('Presence is not started: call start() first.');
+      send({ type: 'session.set', status, metadata: (metadata ?? {}) as Metadata });
+      tabs?.shareWish({ status, metadata: (metadata ?? {}) as Metadata });
+      return settled(actor.getSnapshot().context.seq);
+    },
+    async clear() {
+      if (!actor.getSnapshot().matches('tracking')) return fail('Presence is not started: call start() first.');
+      send({ type: 'session.clear' });
+      tabs?.shareWish('cleared');
+      return settled(actor.getSnapshot().context.seq);
+    },
+    async stop() {
+      send({ type: 'session.stop' });
+      const stopped = await new Promise<boolean>((resolve) => {
+        const subscription = actor.subscribe((snapshot) => check(snapshot));
+        function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
+          if (!snapshot.matches('stopping')) {
+            subscription.unsubscribe();
+            resolve(snapshot.matches('stopped') || snapshot.matches('idle'));
+          }
+        }
+        check(actor.getSnapshot());
+      });
+      tabs?.leave();
+      tabs = null;
+      tabsUserId = null;
+      return stopped;
+    },
+    of: (userId) => (typeof userId === 'string' ? roster.get(userId) : null),
+    all: () => roster.list(),
+    view: () => ({ list: roster.list(), records: roster.records(), me: last.me, ready: last.ready, error: last.error }),
+    rosterVersion: () => roster.version,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    setIdentity: (identity) => send({ type: 'identity.changed', identity }),
+    setTeam: (teamId) => {
+      if ((actor.getSnapshot().context.teamId ?? null) !== teamId) send({ type: 'team.changed', teamId });
+    },
+    async beforeSignOut() {
+      const snapshot = actor.getSnapshot();
+      const id = snapshot.context.presenceId;
+      if (!id || !snapshot.context.leader || (tabs && !tabs.isLastTab())) return;
+      await toPromise(createActor(transport.actors.remove, { input: { presenceId: id } }).start()).catch(() => {});
+    },
+    dispose() {
+      actor.send({ type: 'session.stop' });
+      tabs?.dispose();
+      for (const cleanup of cleanups) cleanup();
+      actor.stop();
+      roster.clear();
+      transport.dispose();
+      listeners.clear();
+    },
+  };
+  return controller;
+}
+
+function fromIdentify(identify: NonNullable<PresenceOptions['identify']>) {
+  return fromPromise<Identity | null, void>(async () => identify());
+}
+
+function clean(options: StartOptions): StartOptions {
+  const out: StartOptions = {};
+  if (options && typeof options === 'object') {
+    if (options.auto !== undefined) out.auto = options.auto;
+    if (options.status !== undefined) out.status = options.status;
+    if (options.heartbeatMs !== undefined) out.heartbeatMs = options.heartbeatMs;
+  }
+  return out;
+}
+
+function isPlainOptions(value: unknown): boolean {
+  return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value));
+}
+
+function checkStartOptions(options: StartOptions): string | null {
+  if (options.auto !== undefined && typeof options.auto !== 'boolean') return 'start({ auto }) must be true or false.';
+  if (options.status !== undefined) {
+    const problem = checkStatus(options.status);
+    if (problem) return problem;
+  }
+  if (options.heartbeatMs !== undefined && !(typeof options.heartbeatMs === 'number' && Number.isFinite(options.heartbeatMs) && options.heartbeatMs >= 1000)) {
+    return 'start({ heartbeatMs }) must be a number of milliseconds, at least 1000.';
+  }
+  return null;
+}

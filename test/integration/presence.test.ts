@@ -1,0 +1,193 @@
+/**
+ * createPresence end to end: real actors, the real Appwrite transport and SDK, the emulator on
+ * 127.0.0.1. Each person is their own SDK client (independent sessions, see test/support/sdk.ts).
+ */
+import * as Appwrite from 'appwrite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { guest, keyClient, type SdkUser } from '../support/sdk';
+import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { createPresence, type PresenceController, type StartOptions } from '../../src/presence';
+import { createAppwriteTransport } from '../../src/transport/appwrite';
+
+const KEY = 'integration-key';
+let emulator: Emulator;
+let project = 0;
+const running: PresenceController[] = [];
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, apiKey: KEY });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+afterEach(async () => {
+  for (const controller of running.splice(0)) controller.dispose();
+});
+
+/** A fresh project per test: no shared rows, no reset races. */
+const newProject = () => `itest-${++project}`;
+
+async function person(projectId: string, options: StartOptions = {}) {
+  const user = await guest(emulator.url, projectId);
+  const controller = createPresence({
+    transport: createAppwriteTransport({ client: user.client, sdk: Appwrite }),
+    tabs: false,
+    document: null,
+    window: null,
+    ...options,
+  });
+  running.push(controller);
+  return { user, controller, userId: user.userId! };
+}
+
+/** Resolve when `probe` holds, checked after every change the controller reports. */
+function until(controller: PresenceController, probe: () => boolean, ms = 1000): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!probe()) return false;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(Date.now() - started);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`not within ${ms} ms; roster: ${JSON.stringify(controller.all().map((p) => [p.userId, p.status]))}`));
+    }, ms);
+    const unsubscribe = controller.subscribe(() => void check());
+    check();
+  });
+}
+
+const statusOf = (controller: PresenceController, userId: string) => controller.of(userId)?.status ?? null;
+
+describe('createPresence with the Appwrite transport and the emulator', () => {
+  it('three people see each other start, set, clear and stop within 1 s', async () => {
+    const projectId = newProject();
+    const [a, b, c] = [await person(projectId), await person(projectId), await person(projectId)];
+    expect(await a.controller.start()).toBe(true);
+    expect(await b.controller.start()).toBe(true);
+    expect(await c.controller.start({ status: 'busy' })).toBe(true);
+    for (const viewer of [a, b, c]) {
+      await until(viewer.controller, () => viewer.controller.all().length === 3);
+    }
+    expect(statusOf(a.controller, c.userId)).toBe('busy');
+
+    expect(await b.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
+    await until(a.controller, () => statusOf(a.controller, b.userId) === 'editing');
+    await until(c.controller, () => c.controller.of(b.userId)?.metadata.page === 'Invoice #42');
+    expect(c.controller.of(b.userId)?.metadata.name).toBeNull();
+
+    expect(await c.controller.clear()).toBe(true);
+    await until(a.controller, () => statusOf(a.controller, c.userId) === null);
+    await until(b.controller, () => statusOf(b.controller, c.userId) === null);
+    expect(c.controller.view().me).toBeNull();
+    expect(c.controller.all().map((p) => p.userId).sort()).toEqual([a.userId, b.userId].sort());
+
+    expect(await a.controller.stop()).toBe(true);
+    expect(a.controller.view()).toMatchObject({ list: [], ready: false, me: null });
+    await until(b.controller, () => statusOf(b.controller, a.userId) === null);
+  });
+
+  it('own status shows at once (optimistic) and a refused write reverts it with an error', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    await a.controller.start();
+    const pending = a.controller.set('busy');
+    expect(a.controller.view().me).toBe('busy');
+    expect(a.controller.of(a.userId)?.status).toBe('busy');
+    expect(await pending).toBe(true);
+
+    emulator.failWrites(1);
+    try {
+      expect(await a.controller.set('review')).toBe(false);
+    } finally {
+      emulator.failWrites(0);
+    }
+    expect(a.controller.view().me).toBe('busy');
+    expect(a.controller.view().error).toBeTruthy();
+  });
+
+  it('bad input sets error, returns false and sends nothing', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    const observer = await person(projectId);
+    await a.controller.start();
+    await observer.controller.start();
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const [status, metadata] of [
+      ['', undefined],
+      ['x'.repeat(256), undefined],
+      [42, undefined],
+      ['ok', [1, 2]],
+      ['ok', cyclic],
+      ['ok', { blob: 'x'.repeat(70_000) }],
+      ['ok', { constructorName: 'x' }],
+    ] as [string, Record<string, unknown>][]) {
+      expect(await a.controller.set(status, metadata)).toBe(false);
+      expect(a.controller.view().error).toEqual(expect.any(String));
+    }
+    expect(a.controller.view().me).toBe('online');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statusOf(observer.controller, a.userId)).toBe('online');
+  });
+
+  it('after a socket drop, the resync removes a peer deleted meanwhile and re-asserts our own row', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    const b = await person(projectId);
+    const c = await person(projectId);
+    for (const p of [a, b, c]) await p.controller.start();
+    await until(a.controller, () => a.controller.all().length === 3);
+
+    const admin = keyClient(emulator.url, projectId, KEY);
+    emulator.dropSockets();
+    // While everyone is disconnected: b's row goes away, and so does a's own row.
+    const rows = await admin.presences.list();
+    for (const row of rows.presences.filter((r) => r.userId === b.userId || r.userId === a.userId)) {
+      await admin.presences.delete({ presenceId: row.$id });
+    }
+    b.controller.actor.stop(); // b is gone for good (no heartbeats to bring it back)
+
+    await until(a.controller, () => statusOf(a.controller, b.userId) === null, 5000);
+    await until(c.controller, () => statusOf(c.controller, a.userId) === 'online' && statusOf(c.controller, b.userId) === null, 5000);
+    const after = await admin.presences.list();
+    expect(after.presences.filter((r) => r.userId === a.userId)).toHaveLength(1);
+  });
+
+  it('a peer whose heartbeats stop disappears at its expiresAt with silent expiry', async () => {
+    const projectId = newProject();
+    const a = await person(projectId, { heartbeatMs: 1000 });
+    const crashed = await person(projectId, { heartbeatMs: 1000 });
+    await a.controller.start();
+    await crashed.controller.start();
+    await until(a.controller, () => statusOf(a.controller, crashed.userId) === 'online');
+    const expiresAt = Date.parse(a.controller.of(crashed.userId)!.expiresAt!);
+    crashed.controller.actor.stop(); // a crash: no delete, no more heartbeats
+
+    await until(a.controller, () => statusOf(a.controller, crashed.userId) === null, 6000);
+    const lateBy = Date.now() - expiresAt;
+    expect(lateBy).toBeGreaterThanOrEqual(-50);
+    expect(lateBy).toBeLessThan(1000);
+  });
+
+  it('without a session, start() publishes nothing and says sign-in is needed', async () => {
+    const projectId = newProject();
+    const { visitor } = await import('../support/sdk');
+    const nobody: SdkUser = visitor(emulator.url, projectId);
+    const controller = createPresence({
+      transport: createAppwriteTransport({ client: nobody.client, sdk: Appwrite }),
+      tabs: false,
+      document: null,
+      window: null,
+    });
+    running.push(controller);
+    expect(await controller.start()).toBe(false);
+    expect(controller.view()).toMatchObject({ ready: false, me: null, error: 'Sign in first: presence needs a session (an account or a guest).' });
+    const admin = keyClient(emulator.url, projectId, KEY);
+    expect((await admin.presences.list()).total).toBe(0);
+  });
+});
