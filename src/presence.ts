@@ -5,7 +5,7 @@
  * land in `error`. Browser pieces (visibility, pagehide, tabs) are optional and injected, so the
  * same core runs in Node tests, happy-dom and real pages.
  */
-import { createActor, fromPromise, toPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { ServerClock } from './machines/clock';
 import { Roster } from './machines/roster';
 import { selectError, selectMe, selectReady, sessionMachine, type SessionEvent } from './machines/session';
@@ -268,10 +268,19 @@ export function createPresence(options: PresenceOptions): PresenceController {
       if ((actor.getSnapshot().context.teamId ?? null) !== teamId) send({ type: 'team.changed', teamId });
     },
     async beforeSignOut() {
-      const snapshot = actor.getSnapshot();
-      const id = snapshot.context.presenceId;
-      if (!id || !snapshot.context.leader || (tabs && !tabs.isLastTab())) return;
-      await toPromise(createActor(transport.actors.remove, { input: { presenceId: id } }).start()).catch(() => {});
+      // Sign out now, through the machine: it removes our row while the session still works
+      // and waits in `idle` to resume as whoever signs in next.
+      if (!actor.getSnapshot().matches('tracking')) return;
+      send({ type: 'identity.changed', identity: null });
+      await new Promise<void>((resolve) => {
+        const subscription = actor.subscribe((snapshot) => check(snapshot));
+        function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
+          if (snapshot.matches('switching')) return;
+          subscription.unsubscribe();
+          resolve();
+        }
+        check(actor.getSnapshot());
+      });
     },
     dispose() {
       actor.send({ type: 'session.stop' });

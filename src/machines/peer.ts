@@ -8,7 +8,10 @@
 import { assertEvent, assign, setup } from 'xstate';
 import type { PeerDoc } from '../transport/types';
 
-/** Same values as the roster's TOMBSTONE_MS and MAX_TIMER_MS (the model test checks they agree). */
+/**
+ * The roster's TOMBSTONE_MS and MAX_TIMER_MS, repeated because machines/peer.ts may import only
+ * xstate (peer.test.ts checks the first; both files test a 30-day expiry for the second).
+ */
 export const PEER_TOMBSTONE_MS = 10 * 60_000;
 const MAX_TIMER_MS = 2_147_483_647;
 

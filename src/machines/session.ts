@@ -205,7 +205,6 @@ export const sessionMachine = setup({
     entersCleared: ({ context }) => context.desired === null,
     entersAway: ({ context }) => context.hidden && context.auto,
     resumes: ({ context, event }) => event.type === 'identity.changed' && context.wanted && event.identity !== null,
-    signsIn: ({ event }) => event.type === 'identity.changed' && event.identity !== null,
     signsOut: ({ event }) => event.type === 'identity.changed' && event.identity === null,
     sameUser: ({ context, event }) =>
       event.type === 'identity.changed' && event.identity !== null && event.identity.userId === context.identity?.userId,
@@ -217,9 +216,8 @@ export const sessionMachine = setup({
     publishDue: ({ context }) => context.leader && context.due && context.desired !== null && context.identity !== null,
     removeDue: ({ context }) => context.leader && context.due && context.desired === null && context.hasRow,
     beats: ({ context }) => context.leader && context.desired !== null,
+    beatsHidden: ({ context }) => context.leader && context.desired !== null && context.hidden,
     silent: ({ context }) => !context.leader || context.desired === null,
-    visible: ({ context }) => !context.hidden,
-    hidden: ({ context }) => context.hidden,
     writeSettled: ({ context }) => context.inflight === null,
     removesOnStop: ({ context }) => context.hasRow && !context.othersPresent && !context.restart,
     restartRequested: ({ context }) => context.restart,
@@ -240,7 +238,7 @@ export const sessionMachine = setup({
         wanted: true,
       };
     }),
-    restart: assign(({ context, event }) => {
+    reapplyStart: assign(({ context, event }) => {
       assertEvent(event, 'session.start');
       const o = event.options ?? {};
       const chosen = { status: o.status ?? context.desired?.status ?? 'online', metadata: context.desired?.metadata ?? {} };
@@ -352,7 +350,7 @@ export const sessionMachine = setup({
       };
     }),
     markDue: assign({ due: true }),
-    clearBuffer: assign({ buffer: () => [] as PeerEvent[] }),
+    clearBuffer: assign({ buffer: (): PeerEvent[] => [] }),
     notePeer: assign(({ context, event }) => {
       if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return {};
       return ownRow(context, event);
@@ -423,7 +421,8 @@ export const sessionMachine = setup({
     restart: false,
   }),
   initial: 'idle',
-  // Facts that hold whatever the lifecycle; a state that reacts to them says so itself.
+  // Facts that hold whatever the lifecycle. XState v5 consults an ancestor's handler only when no
+  // active state below handles the event, so every state that reacts to one of these notes it too.
   on: {
     'tab.hidden': { actions: 'noteVisibility' },
     'tab.visible': { actions: 'noteVisibility' },
@@ -459,7 +458,7 @@ export const sessionMachine = setup({
         onError: { target: 'idle', actions: 'startFailed' },
       },
       on: {
-        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'restart' }],
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'reapplyStart' }],
         'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
         'session.clear': { actions: 'acceptClear' },
         'session.stop': { target: 'stopped', actions: 'unwant' },
@@ -545,8 +544,8 @@ export const sessionMachine = setup({
                 'tab.hidden': { guard: 'autoAway', target: 'away', actions: ['noteVisibility', 'showSelf'] },
                 'session.start': [
                   { guard: 'startInvalid', actions: 'rejectStart' },
-                  { guard: 'startGoesAway', target: 'away', actions: ['restart', 'showSelf'] },
-                  { actions: ['restart', 'showSelf'] },
+                  { guard: 'startGoesAway', target: 'away', actions: ['reapplyStart', 'showSelf'] },
+                  { actions: ['reapplyStart', 'showSelf'] },
                 ],
                 'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'showSelf'] }],
                 'session.clear': { target: 'cleared', actions: ['acceptClear', 'showSelf'] },
@@ -558,8 +557,8 @@ export const sessionMachine = setup({
                 'tab.visible': { target: 'online', actions: ['noteVisibility', 'showSelf'] },
                 'session.start': [
                   { guard: 'startInvalid', actions: 'rejectStart' },
-                  { guard: 'startGoesAway', actions: ['restart', 'showSelf'] },
-                  { target: 'online', actions: ['restart', 'showSelf'] },
+                  { guard: 'startGoesAway', actions: ['reapplyStart', 'showSelf'] },
+                  { target: 'online', actions: ['reapplyStart', 'showSelf'] },
                 ],
                 'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'showSelf'] }],
                 'session.clear': { target: 'cleared', actions: ['acceptClear', 'showSelf'] },
@@ -570,8 +569,8 @@ export const sessionMachine = setup({
               on: {
                 'session.start': [
                   { guard: 'startInvalid', actions: 'rejectStart' },
-                  { guard: 'startGoesAway', target: 'away', actions: ['restart', 'showSelf'] },
-                  { target: 'online', actions: ['restart', 'showSelf'] },
+                  { guard: 'startGoesAway', target: 'away', actions: ['reapplyStart', 'showSelf'] },
+                  { target: 'online', actions: ['reapplyStart', 'showSelf'] },
                 ],
                 'session.set': [
                   { guard: 'setInvalid', actions: 'rejectSet' },
@@ -616,15 +615,34 @@ export const sessionMachine = setup({
         heartbeat: {
           initial: 'off',
           states: {
-            off: { always: { guard: 'beats', target: 'waiting' } },
+            off: {
+              always: [
+                { guard: 'beatsHidden', target: 'waiting.hidden' },
+                { guard: 'beats', target: 'waiting' },
+              ],
+            },
+            // One timer at a time, with the cadence of the current visibility: going hidden
+            // re-arms at once rather than letting a visible-rate timer run out in a throttled page.
             waiting: {
+              initial: 'visible',
               always: { guard: 'silent', target: 'off' },
-              after: {
-                heartbeatEvery: { guard: 'visible', target: 'waiting', reenter: true, actions: 'markDue' },
-                hiddenHeartbeatEvery: { guard: 'hidden', target: 'waiting', reenter: true, actions: 'markDue' },
+              states: {
+                visible: {
+                  after: { heartbeatEvery: { target: 'visible', reenter: true, actions: 'markDue' } },
+                  on: {
+                    'tab.hidden': { target: 'hidden', actions: 'noteVisibility' },
+                    // Every confirmed write refreshes the row, so the next beat counts from it.
+                    'xstate.done.actor.write': { target: 'visible', reenter: true },
+                  },
+                },
+                hidden: {
+                  after: { hiddenHeartbeatEvery: { target: 'hidden', reenter: true, actions: 'markDue' } },
+                  on: {
+                    'tab.visible': { target: 'visible', actions: 'noteVisibility' },
+                    'xstate.done.actor.write': { target: 'hidden', reenter: true },
+                  },
+                },
               },
-              // Every confirmed write refreshes the row, so the next beat counts from it.
-              on: { 'xstate.done.actor.write': { target: 'waiting', reenter: true } },
             },
           },
         },
@@ -650,7 +668,7 @@ export const sessionMachine = setup({
         ],
       },
       on: {
-        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'restart' }],
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'reapplyStart' }],
         'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
         'session.clear': { actions: 'acceptClear' },
         'session.stop': { target: 'stopped', actions: 'unwant' },

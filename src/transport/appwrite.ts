@@ -322,6 +322,11 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** Appwrite's 400 for an `expiresAt` that is not in the future (by the server's clock). */
+function refusedExpiry(error: unknown): boolean {
+  return codeOf(error) === 400 && isRecord(error) && error.type === 'general_argument_invalid' && /`expiresAt`/.test(messageOf(error));
+}
+
 function codeOf(error: unknown): number | undefined {
   return isRecord(error) && typeof error.code === 'number' ? error.code : undefined;
 }
@@ -575,14 +580,29 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   const publish = fromPromise<PublishOutput, PublishInput>(async ({ input }) => {
     const problem = metadataProblem(input.metadata);
     if (problem !== null) throw new Error(problem);
-    const sentAtLocal = Date.now();
-    const row = await presencesApi().upsert({
-      presenceId: input.presenceId,
-      status: input.status,
-      permissions: permissionsFor(input, sdk),
-      expiresAt: new Date(input.expiresAt).toISOString(),
-      metadata: input.metadata,
-    });
+    const upsert = (expiresAt: number | null) =>
+      presencesApi().upsert({
+        presenceId: input.presenceId,
+        status: input.status,
+        permissions: permissionsFor(input, sdk),
+        ...(expiresAt === null ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
+        metadata: input.metadata,
+      });
+    let sentAtLocal = Date.now();
+    let row: unknown;
+    try {
+      row = await upsert(input.expiresAt);
+    } catch (error) {
+      if (!refusedExpiry(error)) throw error;
+      // Appwrite found our expiresAt in the past: the server-clock estimate is behind by more than
+      // the row's lifetime (no round trip sampled yet and a local clock that is slow). Without a
+      // write nothing would ever sample the clock, so the person would never appear. Write once
+      // with Appwrite's default expiry (server now + 15 min): the answer's $updatedAt corrects the
+      // estimate, and the next heartbeat writes the intended expiresAt.
+      warn(`Appwrite refused expiresAt ${new Date(input.expiresAt).toISOString()} as past (this device's clock is behind the server's); publishing with Appwrite's default expiry until the clock is corrected`);
+      sentAtLocal = Date.now();
+      row = await upsert(null);
+    }
     const receivedAtLocal = Date.now();
     noteRoundTrip(sentAtLocal);
     const decoded = toPeerDoc(row);

@@ -20,14 +20,30 @@ import type {
 } from '../../src/transport/types';
 import { deferred, type Deferred } from '../support/paths';
 
-export interface Call {
+interface Inputs {
+  identify: void;
+  loadRoster: LoadRosterInput;
+  publish: PublishInput;
+  remove: RemoveInput;
+}
+
+interface CallOf<S extends keyof Inputs> {
   /** Actor id: identify | loadRoster | write | removeRow. */
   id: string;
-  src: 'identify' | 'loadRoster' | 'publish' | 'remove';
-  input: unknown;
+  src: S;
+  input: Inputs[S];
+  /** Date.now() when the effect started. */
+  at: number;
   deferred: Deferred<unknown>;
   settled: boolean;
   aborted: boolean;
+}
+
+export type Call = CallOf<keyof Inputs>;
+
+/** Narrows a call to one effect (its input typed). */
+export function isCallOf<S extends keyof Inputs>(call: Call | undefined, src: S): call is CallOf<S> {
+  return call?.src === src;
 }
 
 export function fakeTransport() {
@@ -36,20 +52,21 @@ export function fakeTransport() {
   let watchers = 0;
   let watchStarts = 0;
 
-  function effect<O, I>(src: Call['src']) {
-    return fromPromise<O, I>(({ input, self, signal }) => {
-      const call: Call = { id: self.id, src, input, deferred: deferred<unknown>(), settled: false, aborted: false };
+  function effect<O, S extends keyof Inputs>(src: S) {
+    return fromPromise<O, Inputs[S]>(({ input, self, signal }) => {
+      const call: CallOf<S> = { id: self.id, src, input, at: Date.now(), deferred: deferred<unknown>(), settled: false, aborted: false };
       signal.addEventListener('abort', () => (call.aborted = true));
       calls.push(call);
+      // The test answers with whatever the step under test carries (typed by the test, not here).
       return call.deferred.promise as Promise<O>;
     });
   }
 
   const actors = {
-    identify: effect<Identity | null, void>('identify'),
-    loadRoster: effect<LoadRosterOutput, LoadRosterInput>('loadRoster'),
-    publish: effect<PublishOutput, PublishInput>('publish'),
-    remove: effect<void, RemoveInput>('remove'),
+    identify: effect<Identity | null, 'identify'>('identify'),
+    loadRoster: effect<LoadRosterOutput, 'loadRoster'>('loadRoster'),
+    publish: effect<PublishOutput, 'publish'>('publish'),
+    remove: effect<void, 'remove'>('remove'),
     watchPeers: fromCallback<EventObject, WatchPeersInput>(({ sendBack, input }) => {
       watchers++;
       watchStarts++;
@@ -85,7 +102,7 @@ export function fakeTransport() {
       take(id).deferred.reject(error);
     },
     /** Calls of one effect, oldest first. */
-    callsOf: (src: Call['src']) => calls.filter((c) => c.src === src),
+    callsOf: <S extends keyof Inputs>(src: S) => calls.filter((c): c is CallOf<S> => isCallOf(c, src)),
     /** Writes (publish or remove under id `write`) sent but not answered nor abandoned. */
     writesInFlight: () => calls.filter((c) => c.id === 'write' && !c.settled && !c.aborted).length,
     /** Deliver a transport event as the realtime subscription would. */
@@ -114,6 +131,7 @@ export function doc(over: Partial<PeerDoc> & { userId: string }): PeerDoc {
   return { id: `row-${over.userId}`, status: 'online', metadata: {}, updatedAt: 1_000, expiresAt: null, ...over };
 }
 
+/** The server's answer to a publish: the row as written, with `updatedAt` on the server's clock. */
 export function published(input: PublishInput, updatedAt: number, id = input.presenceId): PublishOutput {
   return {
     doc: { id, userId: input.userId, status: input.status, metadata: input.metadata, updatedAt, expiresAt: input.expiresAt },

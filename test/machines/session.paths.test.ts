@@ -1,43 +1,56 @@
 /**
- * Model-based paths through the session machine (CONVENTIONS recipe + `withTimers`): one shortest
- * path per transition, each replayed against the real machine on a fake transport with fake timers,
- * checking after every step that the real snapshot matches the model and that each state's
- * invariants hold (cleared ⇒ not in the roster; stopped ⇒ no timers, no subscription, no write; …).
+ * Model-based paths through the session machine (CONVENTIONS recipe, plus `withTimers` so that
+ * several pending timers replay exactly). Two bounded traversals with an edge-aware key — from the
+ * initial state, and from a warmed-up live session — give one shortest path per (state, incoming
+ * edge); the fewest of them that still take every transition are replayed against the real machine
+ * on a fake transport with fake timers. After every step the real snapshot must match the model and
+ * each state's invariants must hold (cleared ⇒ not in the roster; stopped ⇒ no timer, no
+ * subscription, no write; online/away ⇒ `me` and our roster row agree).
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventFromLogic } from 'xstate';
-import { getShortestPaths, getStateNodes } from 'xstate/graph';
+import { getShortestPaths, getStateNodes, joinPaths } from 'xstate/graph';
 import { ServerClock } from '../../src/machines/clock';
 import { Roster } from '../../src/machines/roster';
-import { effectiveStatus, selectMe, selectReady, sessionMachine, type SessionSnapshot } from '../../src/machines/session';
-import type { LoadRosterOutput, PublishOutput } from '../../src/transport/types';
+import { AWAY, selectMe, selectReady, sessionMachine, type SessionCommand, type SessionSnapshot } from '../../src/machines/session';
+import type { LoadRosterOutput, PublishOutput, TransportEvent } from '../../src/transport/types';
 import {
   afterEvents,
   byTransition,
   canOccur,
+  coveringPaths,
   definedTransitions,
+  expandOnce,
   flush,
   handledEventTypes,
   isAfter,
+  pathOf,
   withTimers,
-  type TimedSnapshot,
+  type InitEvent,
+  type MachineSnapshotOf,
+  type TimedPath,
 } from '../support/paths';
 import { ada, bob, doc, harness } from './session.fixtures';
 
 type Event = EventFromLogic<typeof sessionMachine>;
+type Path = TimedPath<MachineSnapshotOf<typeof sessionMachine>, Event | InitEvent>;
 
-const ownRow = doc({ userId: 'u1', id: 'row-u1', updatedAt: 2_000, metadata: { name: 'Ada', color: 'x' } });
+const ownRow = doc({ userId: 'u1', id: 'row-u1', updatedAt: 2_000, metadata: { name: 'Ada' } });
 const peer = doc({ userId: 'p1' });
 const listed: LoadRosterOutput = { peers: [peer], receivedAtLocal: 0 };
 const publishedOwn: PublishOutput = { doc: ownRow, sentAtLocal: 0, receivedAtLocal: 0 };
+const identified = { type: 'xstate.done.actor.identify', output: ada, actorId: 'identify' } as const;
+const rosterListed = { type: 'xstate.done.actor.loadRoster', output: listed, actorId: 'loadRoster' } as const;
+const written = { type: 'xstate.done.actor.write', output: publishedOwn, actorId: 'write' } as const;
 
-// The whole alphabet. Guarded events get passing and failing samples; xstate.* types stand for
-// the transport settling (with the outputs the actions read) and for timers firing.
+// The whole alphabet. Guarded events get passing and failing samples; xstate.* types stand for the
+// transport settling (with the outputs the actions read) and for timers firing.
 const events: Event[] = [
   { type: 'session.start' },
   { type: 'session.start', options: { heartbeatMs: 10 } },
   { type: 'session.start', options: { teamId: 't1' } },
   { type: 'session.start', options: { auto: false, status: 'busy' } },
+  { type: 'session.start', options: { auto: true } },
   { type: 'session.set', status: 'busy' },
   { type: 'session.set', status: '' },
   { type: 'session.clear' },
@@ -58,19 +71,19 @@ const events: Event[] = [
   { type: 'transport.connected' },
   { type: 'transport.disconnected' },
   { type: 'transport.warning', reason: 'unusable frame' },
-  { type: 'xstate.done.actor.identify', output: ada, actorId: 'identify' },
+  identified,
   { type: 'xstate.done.actor.identify', output: null, actorId: 'identify' },
   { type: 'xstate.error.actor.identify', error: new Error('offline'), actorId: 'identify' },
-  { type: 'xstate.done.actor.loadRoster', output: listed, actorId: 'loadRoster' },
+  rosterListed,
   { type: 'xstate.error.actor.loadRoster', error: new Error('list failed'), actorId: 'loadRoster' },
-  { type: 'xstate.done.actor.write', output: publishedOwn, actorId: 'write' },
+  written,
   { type: 'xstate.error.actor.write', error: new Error('write failed'), actorId: 'write' },
   { type: 'xstate.done.actor.removeRow', output: undefined, actorId: 'removeRow' },
   { type: 'xstate.error.actor.removeRow', error: new Error('remove failed'), actorId: 'removeRow' },
   ...(afterEvents(sessionMachine) as Event[]),
 ];
 
-/** What decides the machine's future: the key of the traversal (never the Roster/ServerClock). */
+/** What decides the machine's future: the traversal key (never the Roster/ServerClock instances). */
 function project(s: SessionSnapshot) {
   const c = s.context;
   return {
@@ -98,46 +111,137 @@ function project(s: SessionSnapshot) {
 /** What the replay compares besides the key: everything a binding can read. */
 function observable(s: SessionSnapshot) {
   const c = s.context;
-  return {
-    ...project(s),
-    desired: c.desired,
-    error: c.error,
-    warning: c.warning,
-    presenceId: c.presenceId,
-    seq: c.seq,
-    confirmedSeq: c.confirmedSeq,
-    failedSeq: c.failedSeq,
-  };
+  const { identity, desired, error, warning, presenceId, seq, confirmedSeq, failedSeq } = c;
+  return { ...project(s), identity, desired, error, warning, presenceId, seq, confirmedSeq, failedSeq };
 }
 
+const input = { roster: new Roster({ clock: new ServerClock() }), clock: new ServerClock(), random: () => 0.5, newId: () => 'row-1' };
 const logic = withTimers(sessionMachine);
-const started = performance.now();
-const paths = getShortestPaths(logic, {
+const key = byTransition(project);
+const plainKey = (s: Parameters<typeof key>[0]) => key(s);
+
+const fromStart: Path[] = getShortestPaths(logic, {
   events,
-  input: { roster: new Roster({ clock: new ServerClock() }), clock: new ServerClock(), random: () => 0.5, newId: () => 'row-1' },
-  serializeState: byTransition(project),
+  input,
+  serializeState: key,
   filterEvents: canOccur,
+  stopWhen: expandOnce(plainKey, 5),
 });
-const traversalMs = performance.now() - started;
+// Deep corners (a resync's outcomes, a failed removal while away) start from a live session.
+const initial = fromStart[0]!.steps[0]!.state;
+const warm = pathOf(logic, initial, [{ type: 'session.start' }, identified, { type: 'transport.connected' }, rosterListed, written]);
+const fromLive: Path[] = getShortestPaths(logic, {
+  events,
+  fromState: warm.state,
+  serializeState: key,
+  filterEvents: canOccur,
+  stopWhen: expandOnce(plainKey, warm.state.depth + 4),
+}).map((path) => joinPaths(warm, path));
 
-console.log(`paths: ${paths.length}, traversal ${traversalMs.toFixed(0)} ms`);
+const paths = coveringPaths([...fromStart, ...fromLive]);
+const name = (path: Path) => path.steps.slice(1).map((s) => s.event.type.replace(/^xstate\.(after|done\.actor|error\.actor)\.([^.]+).*$/, '$2 $1')).join(' → ');
 
-describe('session machine paths', () => {
+describe('session machine paths: the model', () => {
   it('the alphabet names every event type the machine handles', () => {
-    const alphabet = new Set(events.map((e) => e.type));
+    const alphabet = new Set<string>(events.map((e) => e.type));
     expect(handledEventTypes(sessionMachine).filter((type) => !alphabet.has(type))).toEqual([]);
   });
 
-  it('visits every atomic state', () => {
+  it('the replayed paths visit every atomic state', () => {
     const leaves = getStateNodes(sessionMachine.root).filter((n) => n.type === 'atomic' || n.type === 'final');
-    const unreached = leaves.filter((n) => !paths.some((p) => p.steps.some((s) => s.state.machine.matches(n.path.join('.') as never))));
-    expect(unreached.map((n) => n.id)).toEqual([]);
+    const reached = (n: (typeof leaves)[number]) => paths.some((p) => p.steps.some((s) => s.state.machine.matches(n.path.join('.') as never)));
+    expect(leaves.length).toBeGreaterThan(15);
+    expect(leaves.filter((n) => !reached(n)).map((n) => n.id)).toEqual([]);
   });
 
-  it('takes every transition of the definition', () => {
+  it('the replayed paths take every transition of the definition', () => {
     const defined = definedTransitions(sessionMachine);
     const covered = new Set(paths.flatMap((p) => p.steps.flatMap((s) => s.state.taken)));
     expect(defined.filter((t) => !covered.has(t))).toEqual([]);
+    expect([...covered].filter((t) => !defined.includes(t))).toEqual([]);
     expect(covered.size).toBe(defined.length);
   });
 });
+
+describe('session machine paths: replayed on the real machine', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it.each(paths.map((p) => [name(p), p] as const))('%s', async (_, path) => {
+    // A path's states are the traversal's representatives: equal to the truth in the key only.
+    // Re-running its events through the model gives the exact expected snapshot at every step.
+    const exact = pathOf(logic, initial, path.steps.map((s) => s.event).filter(isMachineEvent)).steps;
+    const h = harness({ random: () => 0.5, newId: () => 'row-1' });
+    for (const [i, { event, state }] of exact.entries()) {
+      const prev = exact[Math.max(0, i - 1)]!.state;
+      const type: string = event.type; // widened: includes xstate.init / after / done / error
+      const settled = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+      if (type === 'xstate.init') {
+        // the actor is already started
+      } else if (isAfter(type)) {
+        const timer = prev.timers.find((t) => t.type === type)!;
+        vi.advanceTimersByTime(timer.due - prev.now - 1);
+        expect(h.snapshot().value, `${type} fired early`).toEqual(prev.machine.value);
+        vi.advanceTimersByTime(1);
+      } else if (settled) {
+        if (settled[1] === 'done') h.transport.resolve(settled[2]!, 'output' in event ? event.output : undefined);
+        else h.transport.reject(settled[2]!, 'error' in event ? event.error : undefined);
+        await flush();
+      } else if (isTransportEvent(event)) {
+        h.transport.emit(event);
+      } else if (isCommand(event)) {
+        h.send(event);
+      }
+      expect(plainKey(state), 'the key decides the future (projection is a congruence)').toBe(plainKey(path.steps[i]!.state));
+      expect(observable(h.snapshot()), `after ${type}`).toEqual(observable(state.machine));
+      expect(vi.getTimerCount(), `timers after ${type}`).toBe(state.timers.length);
+      holdsInvariants(h);
+    }
+    h.actor.stop();
+  });
+});
+
+function isMachineEvent(event: Event | InitEvent): event is Event {
+  return event.type !== 'xstate.init';
+}
+
+function isTransportEvent(event: Event | InitEvent): event is Extract<Event, TransportEvent> {
+  return event.type.startsWith('peer.') || event.type.startsWith('transport.');
+}
+
+function isCommand(event: Event | InitEvent): event is Extract<Event, SessionCommand> {
+  return event.type.startsWith('session.') || event.type.startsWith('tab') || event.type.endsWith('.changed');
+}
+
+function holdsInvariants(h: ReturnType<typeof harness>) {
+  const s = h.snapshot();
+  const self = s.context.identity?.userId ?? '';
+  const tracking = s.matches('tracking');
+  expect(h.transport.watchers, 'one realtime subscription exactly while tracking').toBe(tracking ? 1 : 0);
+  expect(h.transport.writesInFlight(), 'one write in flight at most').toBeLessThanOrEqual(1);
+  if (s.matches({ tracking: { status: 'cleared' } })) {
+    expect(selectMe(s)).toBeNull();
+    expect(h.roster.get(self)).toBeNull();
+  }
+  if (s.matches({ tracking: { status: 'online' } })) {
+    expect(selectMe(s)).toBe(s.context.desired?.status);
+    expect(h.roster.get(self)?.status).toBe(s.context.desired?.status);
+  }
+  if (s.matches({ tracking: { status: 'away' } })) {
+    expect(selectMe(s)).toBe(AWAY);
+    expect(h.roster.get(self)?.status).toBe(AWAY);
+  }
+  if (selectReady(s)) expect(h.transport.callsOf('loadRoster').some((c) => c.settled)).toBe(true);
+  if (s.matches('stopped') || s.matches('idle')) {
+    expect(vi.getTimerCount(), 'no timer left').toBe(0);
+    expect(h.transport.writesInFlight(), 'no write left in flight').toBe(0);
+    expect(Object.keys(s.children), 'no actor left').toEqual([]);
+    expect(h.roster.size, 'roster emptied').toBe(0);
+    expect(selectMe(s)).toBeNull();
+    expect(selectReady(s)).toBe(false);
+  }
+}

@@ -5,7 +5,10 @@
  * one timer fires every earlier one too. `withTimers(machine)` wraps the machine as an actor logic
  * whose snapshot also carries a virtual clock and the pending delayed events (recorded from the
  * `xstate.raise`/`xstate.cancel` actions the machine resolves), so the traversal only fires the timer
- * that is due first, and every path can be replayed exactly with fake timers.
+ * that is due first, and every path can be replayed exactly with fake timers. Each step also records
+ * the transitions it took, which names edges (`byTransition`) and proves coverage
+ * (`definedTransitions`). A parallel machine's product is large, so `expandOnce` bounds the traversal
+ * and `coveringPaths` keeps the fewest shortest paths that still take every transition.
  */
 import { vi } from 'vitest';
 import {
@@ -39,6 +42,8 @@ export interface TimedSnapshot<S> {
   machine: S;
   /** Virtual time (ms since the path began). */
   now: number;
+  /** Steps taken since the initial snapshot. */
+  depth: number;
   timers: PendingTimer[];
   /** Transitions (see `transitionKey`) taken by the step that produced this snapshot. */
   taken: string[];
@@ -99,12 +104,21 @@ export function nextTimer<S>(s: TimedSnapshot<S>): PendingTimer | undefined {
  */
 export function withTimers<M extends AnyStateMachine>(
   machine: M,
-): ActorLogic<TimedSnapshot<MachineSnapshotOf<M>>, EventFromLogic<M>, InputFrom<M>> {
+): ActorLogic<TimedSnapshot<MachineSnapshotOf<M>>, EventFromLogic<M>, InputFrom<M>> & {
+  next(snapshot: TimedSnapshot<MachineSnapshotOf<M>>, event: EventFromLogic<M>): TimedSnapshot<MachineSnapshotOf<M>>;
+} {
   let order = 0;
-  const run = (now: number, timers: PendingTimer[], step: (scope: ActorScope<any, any, any, any>) => MachineSnapshotOf<M>) => {
+  const empty = createEmptyActor();
+  // Generic over any machine: TS resolves `machine.transition` through AnyStateMachine's signature,
+  // hence the `as MachineSnapshotOf<M>` on its results below.
+  const run = (
+    depth: number,
+    now: number,
+    timers: PendingTimer[],
+    step: (scope: ActorScope<any, any, any, any>) => MachineSnapshotOf<M>,
+  ): TimedSnapshot<MachineSnapshotOf<M>> => {
     const pending = [...timers];
     const taken: string[] = [];
-    const empty = createEmptyActor();
     // A traversal scope like xstate/graph's createMockActorScope, with an executor that records
     // timers and a system that reports which transitions each microstep took. Built by hand, so
     // typed loosely: ActorScope's system has many members the traversal never touches.
@@ -136,21 +150,25 @@ export function withTimers<M extends AnyStateMachine>(
       },
     } as unknown as ActorScope<any, any, any, any>;
     const next = step(scope);
-    return { status: next.status, output: undefined, error: undefined, machine: next, now, timers: pending, taken } as TimedSnapshot<MachineSnapshotOf<M>>;
+    return { status: next.status, output: undefined, error: undefined, machine: next, now, depth, timers: pending, taken };
+  };
+
+  const next = (snapshot: TimedSnapshot<MachineSnapshotOf<M>>, event: EventFromLogic<M>) => {
+    const type: string = event.type;
+    const fired = isAfter(type) ? snapshot.timers.find((t) => t.type === type) : undefined;
+    const now = fired ? fired.due : snapshot.now;
+    const timers = fired ? snapshot.timers.filter((t) => t !== fired) : snapshot.timers;
+    return run(snapshot.depth + 1, now, timers, (scope) => machine.transition(snapshot.machine, event, scope) as MachineSnapshotOf<M>);
   };
 
   return {
-    transition(snapshot, event) {
-      const type: string = event.type;
-      const fired = isAfter(type) ? snapshot.timers.find((t) => t.type === type) : undefined;
-      const now = fired ? fired.due : snapshot.now;
-      const timers = fired ? snapshot.timers.filter((t) => t !== fired) : snapshot.timers;
-      return run(now, timers, (scope) => machine.transition(snapshot.machine, event, scope) as MachineSnapshotOf<M>);
-    },
+    transition: (snapshot, event) => next(snapshot, event),
     getInitialSnapshot(_scope, input) {
-      return run(0, [], (scope) => machine.getInitialSnapshot(scope, input) as MachineSnapshotOf<M>);
+      return run(0, 0, [], (scope) => machine.getInitialSnapshot(scope, input) as MachineSnapshotOf<M>);
     },
     getPersistedSnapshot: (snapshot) => snapshot,
+    /** One step, without an actor scope (the logic never uses the caller's). */
+    next,
   };
 }
 
@@ -173,13 +191,76 @@ export function canOccur<S extends { can(e: EventObject): boolean; children: Rec
 /**
  * Graph key = projected snapshot + pending timers (relative to now) + incoming edge, so shortest
  * paths cover transitions, not just states, and two snapshots that share a key behave alike.
+ * The edge is named by the transitions it took, not only the event type: a valid and an invalid
+ * `session.set` are the same event type but different transitions.
  */
 export function byTransition<S extends { value: StateValue }>(project: (s: S) => unknown) {
   return (s: TimedSnapshot<S>, e?: EventObject, prev?: TimedSnapshot<S>): string => {
     const timers = [...s.timers].sort((a, b) => a.due - b.due || a.order - b.order).map((t) => `${t.type}@${t.due - s.now}`);
     const key = JSON.stringify([project(s.machine), timers]);
-    return e && prev ? `${key} | ${JSON.stringify(prev.machine.value)} -${e.type}->` : key;
+    return e && prev ? `${key} | ${JSON.stringify(prev.machine.value)} -${e.type} [${s.taken.join(', ')}]->` : key;
   };
+}
+
+/**
+ * A `stopWhen` that keeps the traversal affordable with an edge-aware key: a snapshot is expanded
+ * only the first time its edge-free key is met (later arrivals by other edges are leaves: they
+ * behave alike, so they add the edge, not a subtree) and only up to `maxDepth` steps.
+ */
+export function expandOnce<S>(plainKey: (s: TimedSnapshot<S>) => string, maxDepth: number) {
+  const expanded = new Set<string>();
+  return (s: TimedSnapshot<S>): boolean => {
+    if (s.depth >= maxDepth) return true;
+    const key = plainKey(s);
+    if (expanded.has(key)) return true;
+    expanded.add(key);
+    return false;
+  };
+}
+
+/** A path's first step is always `xstate.init` (xstate/graph's convention). */
+export interface InitEvent {
+  type: 'xstate.init';
+}
+
+export interface TimedPath<S, E extends EventObject = EventObject> {
+  state: TimedSnapshot<S>;
+  steps: { event: E; state: TimedSnapshot<S> }[];
+  weight: number;
+}
+
+/** The path that `events` take from `from` (every event must be possible). */
+export function pathOf<S extends { can(e: EventObject): boolean; children: Record<string, unknown> }, E extends EventObject>(
+  logic: { next(snapshot: TimedSnapshot<S>, event: E): TimedSnapshot<S> },
+  from: TimedSnapshot<S>,
+  events: E[],
+): TimedPath<S, E | InitEvent> {
+  const steps: TimedPath<S, E | InitEvent>['steps'] = [{ event: { type: 'xstate.init' }, state: from }];
+  let state = from;
+  for (const event of events) {
+    if (!canOccur(state, event)) throw new Error(`${event.type} cannot occur in ${JSON.stringify(state.machine)}`);
+    state = logic.next(state, event);
+    steps.push({ event, state });
+  }
+  return { state, steps, weight: events.length };
+}
+
+/**
+ * The fewest shortest paths that still take every transition some path takes: for each transition
+ * the shortest path whose last step takes it, minus paths that are prefixes of chosen ones.
+ */
+export function coveringPaths<S, P extends TimedPath<S, EventObject>>(paths: P[]): P[] {
+  const byTransitionTaken = new Map<string, P>();
+  for (const path of [...paths].sort((a, b) => a.steps.length - b.steps.length)) {
+    for (const t of path.state.taken) if (!byTransitionTaken.has(t)) byTransitionTaken.set(t, path);
+  }
+  const chosen = [...new Set(byTransitionTaken.values())];
+  const trail = (p: P) => p.steps.map((s) => JSON.stringify(s.event)).join('\n');
+  const trails = chosen.map(trail);
+  return chosen.filter((p, i) => {
+    const mine = trails[i]!;
+    return !trails.some((other, j) => j !== i && other.length > mine.length && other.startsWith(`${mine}\n`));
+  });
 }
 
 export interface Deferred<T> {

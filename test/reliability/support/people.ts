@@ -1,0 +1,101 @@
+/**
+ * People for the reliability tests: a `createPresence` controller wired to the real Appwrite
+ * transport over either the in-process sim (fake timers) or the SDK against the emulator, with a
+ * page whose visibility the test flips, and the helpers that compare a roster with the truth.
+ */
+import type { DocumentLike } from '../../../src/bindings/browser';
+import { createPresence, type PresenceController, type StartOptions } from '../../../src/presence';
+import type { PresenceRecord } from '../../../src/records';
+import { createAppwriteTransport } from '../../../src/transport/appwrite';
+import type { SimRealtime, SimServer } from './sim';
+import type { User } from '../../../src/emulator/state';
+
+/** A page whose visibility the test controls (the `visibilitychange` contract of browsers). */
+export class FakeDocument implements DocumentLike {
+  visibilityState = 'visible';
+  private readonly listeners = new Set<() => void>();
+
+  addEventListener(_type: 'visibilitychange', listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'visibilitychange', listener: () => void): void {
+    this.listeners.delete(listener);
+  }
+
+  hide(): void {
+    this.set('hidden');
+  }
+
+  show(): void {
+    this.set('visible');
+  }
+
+  get hidden(): boolean {
+    return this.visibilityState !== 'visible';
+  }
+
+  get listening(): number {
+    return this.listeners.size;
+  }
+
+  private set(state: string): void {
+    if (state === this.visibilityState) return;
+    this.visibilityState = state;
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
+export interface SimPerson {
+  user: User;
+  userId: string;
+  controller: PresenceController;
+  page: FakeDocument;
+  warnings: string[];
+  realtime: () => SimRealtime | null;
+}
+
+/** A person on the sim: real session machine, real roster, real Appwrite transport, fake SDK. */
+export function simPerson(
+  sim: SimServer,
+  options: StartOptions & { name?: string; email?: string; teamId?: string | null; user?: User } = {},
+): SimPerson {
+  const user = options.user ?? sim.addUser({ name: options.name, email: options.email });
+  const { sdk, client, realtime } = sim.sdkFor(user);
+  const warnings: string[] = [];
+  const transport = createAppwriteTransport({ client, sdk, warn: (message) => warnings.push(message) });
+  const page = new FakeDocument();
+  const controller = createPresence({
+    transport,
+    tabs: false,
+    document: page,
+    window: null,
+    random: () => 0.5,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.teamId === undefined ? {} : { teamId: options.teamId }),
+  });
+  return { user, userId: user.id, controller, page, warnings, realtime };
+}
+
+/** userId → status as one person's roster shows it. */
+export function seen(controller: PresenceController): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const record of controller.all()) out[record.userId] = record.status;
+  return out;
+}
+
+/** Same keys and values, whatever the order. */
+export function sameView(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+/** What differs between a roster and the truth, for failure messages. */
+export function diff(view: Record<string, string>, truth: Record<string, string>): string {
+  const out: string[] = [];
+  for (const [id, status] of Object.entries(truth)) if (view[id] !== status) out.push(`${id}: ${view[id] ?? 'absent'} ≠ ${status}`);
+  for (const id of Object.keys(view)) if (!Object.hasOwn(truth, id)) out.push(`${id}: ghost (${view[id]})`);
+  return out.join('; ');
+}
+
+export type { PresenceRecord };
