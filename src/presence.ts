@@ -8,7 +8,7 @@
 import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { ServerClock } from './machines/clock';
 import { Roster } from './machines/roster';
-import { selectError, selectMe, selectReady, sessionMachine, type SessionEvent } from './machines/session';
+import { commandOutcome, selectError, selectMe, selectReady, selectSeq, sessionMachine, type SessionEvent } from './machines/session';
 import {
   createTabCoordinator,
   onPageHide,
@@ -180,15 +180,23 @@ export function createPresence(options: PresenceOptions): PresenceController {
     tabs?.leave();
   }
 
-  /** Resolve when the write that carries command `seq` settled: true when it landed. */
-  function settled(seq: number): Promise<boolean> {
+  /**
+   * Send a command; resolve with its outcome: false at once when the machine refused it (not
+   * running), else true/false when the write that carries it settled. `share` tells the other
+   * tabs about an accepted command.
+   */
+  function command(event: SessionEvent, share: () => void): Promise<boolean> {
+    const before = selectSeq(actor.getSnapshot());
+    send(event);
+    const seq = selectSeq(actor.getSnapshot());
+    if (seq === before) return Promise.resolve(false);
+    share();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(false), COMMAND_TIMEOUT_MS);
       const subscription = actor.subscribe((snapshot) => check(snapshot));
       function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
-        const { confirmedSeq, failedSeq, leader } = snapshot.context;
-        if (confirmedSeq >= seq || !leader) done(true);
-        else if (failedSeq >= seq || !snapshot.matches('tracking')) done(false);
+        const outcome = commandOutcome(snapshot, seq);
+        if (outcome !== undefined) done(outcome);
       }
       function done(value: boolean) {
         clearTimeout(timer);
@@ -227,16 +235,11 @@ export function createPresence(options: PresenceOptions): PresenceController {
     async set(status, metadata) {
       const problem = checkStatus(status) ?? checkMetadata(metadata) ?? transport.checkMetadata?.(metadata) ?? null;
       if (problem) return fail(problem);
-      if (!actor.getSnapshot().matches('tracking')) return fail('Presence is not started: call start() first.');
-      send({ type: 'session.set', status, metadata: (metadata ?? {}) as Metadata });
-      tabs?.shareWish({ status, metadata: (metadata ?? {}) as Metadata });
-      return settled(actor.getSnapshot().context.seq);
+      const wish = { status, metadata: (metadata ?? {}) as Metadata };
+      return command({ type: 'session.set', ...wish }, () => tabs?.shareWish(wish));
     },
     async clear() {
-      if (!actor.getSnapshot().matches('tracking')) return fail('Presence is not started: call start() first.');
-      send({ type: 'session.clear' });
-      tabs?.shareWish('cleared');
-      return settled(actor.getSnapshot().context.seq);
+      return command({ type: 'session.clear' }, () => tabs?.shareWish('cleared'));
     },
     async stop() {
       send({ type: 'session.stop' });

@@ -5,12 +5,24 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine } from 'xstate';
 import { getStateNodes } from 'xstate/graph';
+import { readFileSync } from 'node:fs';
+import { peerMachine } from '../src/machines/peer';
 import { sessionMachine } from '../src/machines/session';
+import { tabsMachine } from '../src/machines/tabs';
 import { aliasOf, toMermaid } from './support/diagram';
 
 const machines: [name: string, machine: AnyStateMachine][] = [
   ['session', sessionMachine],
+  ['tabs', tabsMachine],
+  ['peer', peerMachine],
 ];
+
+describe('README', () => {
+  it('embeds the current session diagram', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain('```mermaid\n' + toMermaid(sessionMachine) + '```');
+  });
+});
 
 describe.each(machines)('diagrams/%s.mmd', (name, machine) => {
   const mermaid = toMermaid(machine);

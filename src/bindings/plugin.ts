@@ -5,6 +5,7 @@
  * becomes `$presence.error` and a `false` from `start()`, never an exception in markup.
  */
 import { createPresence, type PresenceController, type PresenceOptions, type PresenceView, type StartOptions } from '../presence';
+import { NOT_RUNNING } from '../machines/session';
 import { createAppwriteTransport, type AppwriteSdk } from '../transport/appwrite';
 import type { Client } from 'appwrite';
 import { createActor, toPromise } from 'xstate';
@@ -71,7 +72,7 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
     return building;
   };
   const notStarted = async () => {
-    error = 'Presence is not started: call start() first.';
+    error = NOT_RUNNING;
     notify();
     return false;
   };

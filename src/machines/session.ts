@@ -277,6 +277,10 @@ export const sessionMachine = setup({
       const teamId = event.type === 'team.changed' ? event.teamId : event.type === 'session.start' ? (event.options?.teamId ?? null) : context.teamId;
       return { teamId, loaded: false, due: true };
     }),
+    leaveTeam: assign(({ context, event }) => {
+      assertEvent(event, 'team.changed');
+      return { teamId: event.teamId, loaded: false, due: true, ...dropWrite(context) };
+    }),
     adoptIdentity: assign(({ event }) => {
       assertEvent(event, 'xstate.done.actor.identify');
       return { identity: event.output };
@@ -495,7 +499,13 @@ export const sessionMachine = setup({
                 'peer.upserted': { actions: ['notePeer', 'bufferPeer'] },
                 'peer.deleted': { actions: ['notePeer', 'bufferPeer'] },
                 'transport.warning': { actions: 'noteWarning' },
-                'team.changed': { guard: 'teamDiffers', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+                'team.changed': [
+                  // Appwrite tells only those who may read a row after a change, so the old
+                  // audience would keep a ghost until expiry: delete the row first (its delete
+                  // event reaches them), then publish for the new team.
+                  { guard: and(['teamDiffers', 'removesOldRow']), target: '#session.switching', actions: ['leaveTeam', 'stopWrite', 'forgetRoster'] },
+                  { guard: 'teamDiffers', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+                ],
                 'session.start': { guard: 'startRescopes', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
               },
               states: {
@@ -886,13 +896,19 @@ function ownRow(context: SessionContext, event: PeerEvent): Partial<SessionConte
   return { hasRow: false, rowVersion: null, due: context.due || context.desired !== null };
 }
 
+/** A record belongs to the team it names; one naming no team belongs to the unscoped roster. */
 function inScope(peer: PeerDoc, teamId: string | null): boolean {
-  return teamId === null || peer.metadata.team === teamId;
+  const team = typeof peer.metadata.team === 'string' ? peer.metadata.team : null;
+  return team === teamId;
 }
 
 function applyPeer(context: SessionContext, event: PeerEvent): void {
   const { roster } = context;
-  if (event.type === 'peer.deleted' || !inScope(event.peer, context.teamId)) roster.remove(event.peer);
+  if (event.type === 'peer.deleted') {
+    // The payload is the row as it was (for a socket close, even an older snapshot of it); the
+    // deletion itself happened when the event was published, which is the version that counts.
+    roster.remove({ userId: event.peer.userId, updatedAt: Math.max(event.peer.updatedAt, event.serverTime ?? 0) });
+  } else if (!inScope(event.peer, context.teamId)) roster.remove(event.peer);
   else roster.upsert(event.peer);
 }
 

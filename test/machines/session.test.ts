@@ -624,13 +624,18 @@ describe('realtime drops and our row (behaviour 12)', () => {
 });
 
 describe('teams (behaviour 13)', () => {
-  it('re-scopes: clears the roster, re-lists and re-subscribes for the team, shows only its people, republishes with the team', async () => {
+  it('re-scopes: deletes the row for the old audience, then re-lists, re-subscribes and republishes for the team', async () => {
     const h = harness();
     await liveAndWritten(h, undefined, [doc({ userId: 'p1' })]);
     vi.advanceTimersByTime(WRITE_GAP_MS);
     h.send({ type: 'team.changed', teamId: 't1' });
     expect(h.roster.get('p1')).toBeNull();
     expect(selectReady(h.snapshot())).toBe(false);
+    // Appwrite only tells those who can read the row afterwards: the delete reaches the old audience.
+    expect(selectPhase(h.snapshot())).toBe('switching');
+    expect(removals(h)).toEqual([{ id: 'removeRow', presenceId: 'row-1' }]);
+    h.transport.resolve('removeRow');
+    await flush();
     expect(h.transport.watchStarts).toBe(2);
     expect(h.transport.watchInput).toEqual({ teamId: 't1' });
     expect(lastPublish(h)).toMatchObject({ teamId: 't1', metadata: { team: 't1' } });
@@ -643,6 +648,22 @@ describe('teams (behaviour 13)', () => {
     expect(h.roster.get('p3')).toBeNull();
     h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p2', updatedAt: 2_000, metadata: { team: 'other' } }), serverTime: null });
     expect(h.roster.get('p2')).toBeNull(); // moved to another team
+  });
+
+  it('an unscoped roster keeps out records that name a team', async () => {
+    const h = harness();
+    await liveAndWritten(h, undefined, [doc({ userId: 'p1' }), doc({ userId: 'p2', metadata: { team: 't9' } })]);
+    expect(h.roster.list().map((r) => r.userId)).toEqual(['u1', 'p1']);
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p3', metadata: { team: 't9' } }), serverTime: null });
+    expect(h.roster.get('p3')).toBeNull();
+  });
+
+  it('a delete applies at the time it was published, even when its payload is an older snapshot', async () => {
+    const h = harness();
+    await liveAndWritten(h, undefined, [doc({ userId: 'p1', updatedAt: 5_000 })]);
+    // A closing socket's delete carries that socket's last snapshot (Appwrite §5.11), older than the row.
+    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'p1', updatedAt: 1_000 }), serverTime: 6_000 });
+    expect(h.roster.get('p1')).toBeNull();
   });
 });
 
