@@ -5,7 +5,6 @@
  */
 import * as Appwrite from 'appwrite';
 import { presencePlugin, type PluginOptions } from './bindings/plugin';
-import type { AppwriteSdk } from './transport/appwrite';
 
 export { createPresence } from './presence';
 export type { PresenceController, PresenceOptions, PresenceView, StartOptions, PresenceActor } from './presence';
@@ -31,7 +30,14 @@ export { peerMachine } from './machines/peer';
  * Alpine.start();
  */
 export function presence(options: PluginOptions) {
-  return presencePlugin({ sdk: Appwrite as unknown as AppwriteSdk, ...options });
+  return presencePlugin({ sdk: Appwrite, ...options });
 }
 
 export default presence;
+
+declare global {
+  interface Window {
+    /** Set by the CDN script: `$presence`'s methods for code outside Alpine. */
+    ManifestPresence?: Pick<import('./bindings/alpine').PresenceMagic, 'start' | 'stop' | 'set' | 'clear' | 'of' | 'all'>;
+  }
+}
