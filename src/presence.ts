@@ -125,6 +125,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
   // Tabs are coordinated per (key, user): a new identity gets a new coordinator.
   let tabs: TabCoordinator | null = null;
   let tabsUserId: string | null = null;
+  let teamSet = false;
   let last = { me: null as string | null, ready: false, error: null as string | null };
   actor.subscribe((snapshot) => {
     const next = { me: selectMe(snapshot), ready: selectReady(snapshot), error: selectError(snapshot) };
@@ -229,7 +230,9 @@ export function createPresence(options: PresenceOptions): PresenceController {
       if (!isPlainOptions(startOptions)) return fail('start(options) takes an object: { auto, status, heartbeatMs }.');
       const problem = checkStartOptions(merged);
       if (problem) return fail(problem);
-      send({ type: 'session.start', options: { ...merged, teamId: options.teamId ?? null } });
+      // The team follows setTeam() once it was called; the option is only the first scope.
+      const teamId = teamSet ? actor.getSnapshot().context.teamId : (options.teamId ?? null);
+      send({ type: 'session.start', options: { ...merged, teamId } });
       return whenReady();
     },
     async set(status, metadata) {
@@ -268,6 +271,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
     setIdentity: (identity) => send({ type: 'identity.changed', identity }),
     setTeam: (teamId) => {
+      teamSet = true;
       if ((actor.getSnapshot().context.teamId ?? null) !== teamId) send({ type: 'team.changed', teamId });
     },
     async beforeSignOut() {

@@ -174,6 +174,18 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect(lateBy).toBeLessThan(1000);
   });
 
+  it('start() keeps the team chosen with setTeam() before it', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    const team = await a.user.teams.create({ teamId: Appwrite.ID.unique(), name: 'Crew' });
+    a.controller.setTeam(team.$id);
+    expect(await a.controller.start()).toBe(true);
+    expect(a.controller.of(a.userId)?.metadata.team).toBe(team.$id);
+    const admin = keyClient(emulator.url, projectId, KEY);
+    const [row] = (await admin.presences.list()).presences;
+    expect(row?.$permissions).toContain(`read("team:${team.$id}")`);
+  });
+
   it('without a session, start() publishes nothing and says sign-in is needed', async () => {
     const projectId = newProject();
     const { visitor } = await import('../support/sdk');

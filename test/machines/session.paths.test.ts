@@ -8,138 +8,14 @@
  * subscription, no write; online/away ⇒ `me` and our roster row agree).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EventFromLogic } from 'xstate';
-import { getShortestPaths, getStateNodes, joinPaths } from 'xstate/graph';
-import { ServerClock } from '../../src/machines/clock';
-import { Roster } from '../../src/machines/roster';
-import { AWAY, selectMe, selectReady, sessionMachine, type SessionCommand, type SessionSnapshot } from '../../src/machines/session';
-import type { LoadRosterOutput, PublishOutput, TransportEvent } from '../../src/transport/types';
-import {
-  afterEvents,
-  byTransition,
-  canOccur,
-  coveringPaths,
-  definedTransitions,
-  expandOnce,
-  flush,
-  handledEventTypes,
-  isAfter,
-  pathOf,
-  withTimers,
-  type InitEvent,
-  type MachineSnapshotOf,
-  type TimedPath,
-} from '../support/paths';
-import { ada, bob, doc, harness } from './session.fixtures';
+import { getStateNodes } from 'xstate/graph';
+import { AWAY, selectMe, selectReady, sessionMachine, type SessionCommand } from '../../src/machines/session';
+import type { TransportEvent } from '../../src/transport/types';
+import { definedTransitions, flush, handledEventTypes, isAfter, pathOf } from '../support/paths';
+import type { InitEvent } from '../support/paths';
+import { events, initial, logic, name, observable, paths, plainKey, type Event } from '../support/session-paths';
+import { harness } from './session.fixtures';
 
-type Event = EventFromLogic<typeof sessionMachine>;
-type Path = TimedPath<MachineSnapshotOf<typeof sessionMachine>, Event | InitEvent>;
-
-const ownRow = doc({ userId: 'u1', id: 'row-u1', updatedAt: 2_000, metadata: { name: 'Ada' } });
-const peer = doc({ userId: 'p1' });
-const listed: LoadRosterOutput = { peers: [peer], receivedAtLocal: 0 };
-const publishedOwn: PublishOutput = { doc: ownRow, sentAtLocal: 0, receivedAtLocal: 0 };
-const identified = { type: 'xstate.done.actor.identify', output: ada, actorId: 'identify' } as const;
-const rosterListed = { type: 'xstate.done.actor.loadRoster', output: listed, actorId: 'loadRoster' } as const;
-const written = { type: 'xstate.done.actor.write', output: publishedOwn, actorId: 'write' } as const;
-
-// The whole alphabet. Guarded events get passing and failing samples; xstate.* types stand for the
-// transport settling (with the outputs the actions read) and for timers firing.
-const events: Event[] = [
-  { type: 'session.start' },
-  { type: 'session.start', options: { heartbeatMs: 10 } },
-  { type: 'session.start', options: { teamId: 't1' } },
-  { type: 'session.start', options: { auto: false, status: 'busy' } },
-  { type: 'session.start', options: { auto: true } },
-  { type: 'session.set', status: 'busy' },
-  { type: 'session.set', status: '' },
-  { type: 'session.clear' },
-  { type: 'session.stop' },
-  { type: 'session.error', message: 'bad input' },
-  { type: 'tab.hidden' },
-  { type: 'tab.visible' },
-  { type: 'tabs.role', leader: false, othersPresent: true },
-  { type: 'tabs.role', leader: true, othersPresent: false },
-  { type: 'identity.changed', identity: { userId: 'u1', name: 'Ada L.' } },
-  { type: 'identity.changed', identity: bob },
-  { type: 'identity.changed', identity: null },
-  { type: 'team.changed', teamId: 't1' },
-  { type: 'peer.upserted', peer, serverTime: null },
-  { type: 'peer.deleted', peer, serverTime: null },
-  { type: 'peer.upserted', peer: ownRow, serverTime: null },
-  { type: 'peer.deleted', peer: ownRow, serverTime: null },
-  { type: 'transport.connected' },
-  { type: 'transport.disconnected' },
-  { type: 'transport.warning', reason: 'unusable frame' },
-  identified,
-  { type: 'xstate.done.actor.identify', output: null, actorId: 'identify' },
-  { type: 'xstate.error.actor.identify', error: new Error('offline'), actorId: 'identify' },
-  rosterListed,
-  { type: 'xstate.error.actor.loadRoster', error: new Error('list failed'), actorId: 'loadRoster' },
-  written,
-  { type: 'xstate.error.actor.write', error: new Error('write failed'), actorId: 'write' },
-  { type: 'xstate.done.actor.removeRow', output: undefined, actorId: 'removeRow' },
-  { type: 'xstate.error.actor.removeRow', error: new Error('remove failed'), actorId: 'removeRow' },
-  ...(afterEvents(sessionMachine) as Event[]),
-];
-
-/** What decides the machine's future: the traversal key (never the Roster/ServerClock instances). */
-function project(s: SessionSnapshot) {
-  const c = s.context;
-  return {
-    value: s.value,
-    identity: c.identity?.userId ?? null,
-    desired: c.desired?.status ?? null,
-    confirmed: c.confirmed?.status ?? null,
-    hidden: c.hidden,
-    auto: c.auto,
-    leader: c.leader,
-    othersPresent: c.othersPresent,
-    due: c.due,
-    inflight: c.inflight && `${c.inflight.kind}${c.inflight.seq === c.seq ? '' : '+newer'}`,
-    hasRow: c.hasRow,
-    rowVersion: c.rowVersion,
-    loaded: c.loaded,
-    wanted: c.wanted,
-    restart: c.restart,
-    teamId: c.teamId,
-    heartbeatMs: c.heartbeatMs,
-    children: Object.keys(s.children).sort(),
-  };
-}
-
-/** What the replay compares besides the key: everything a binding can read. */
-function observable(s: SessionSnapshot) {
-  const c = s.context;
-  const { identity, desired, error, warning, presenceId, seq, confirmedSeq, failedSeq } = c;
-  return { ...project(s), identity, desired, error, warning, presenceId, seq, confirmedSeq, failedSeq };
-}
-
-const input = { roster: new Roster({ clock: new ServerClock() }), clock: new ServerClock(), random: () => 0.5, newId: () => 'row-1' };
-const logic = withTimers(sessionMachine);
-const key = byTransition(project);
-const plainKey = (s: Parameters<typeof key>[0]) => key(s);
-
-const fromStart: Path[] = getShortestPaths(logic, {
-  events,
-  input,
-  serializeState: key,
-  filterEvents: canOccur,
-  stopWhen: expandOnce(plainKey, 5),
-});
-// Deep corners (a resync's outcomes, a failed removal while away) start from a live session.
-const initial = fromStart[0]!.steps[0]!.state;
-const warm = pathOf(logic, initial, [{ type: 'session.start' }, identified, { type: 'transport.connected' }, rosterListed, written]);
-const fromLive: Path[] = getShortestPaths(logic, {
-  events,
-  fromState: warm.state,
-  serializeState: key,
-  filterEvents: canOccur,
-  stopWhen: expandOnce(plainKey, warm.state.depth + 4),
-}).map((path) => joinPaths(warm, path));
-
-const paths = coveringPaths([...fromStart, ...fromLive]);
-const name = (path: Path) => path.steps.slice(1).map((s) => s.event.type.replace(/^xstate\.(after|done\.actor|error\.actor)\.([^.]+).*$/, '$2 $1')).join(' → ');
 
 describe('session machine paths: the model', () => {
   it('the alphabet names every event type the machine handles', () => {
