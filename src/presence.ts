@@ -104,8 +104,16 @@ const COMMAND_TIMEOUT_MS = 20_000;
  */
 export function createPresence(options: PresenceOptions): PresenceController {
   const listeners = new Set<() => void>();
+  // The roster changes inside the machine's actions, before the actor commits its snapshot:
+  // listeners hear once, after both, so `me` and our own record never disagree.
+  let queued = false;
   const notify = () => {
-    for (const listener of listeners) listener();
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      for (const listener of listeners) listener();
+    });
   };
   const clock = new ServerClock();
   const roster = new Roster({ clock, onChange: notify });

@@ -210,9 +210,15 @@ export const sessionMachine = setup({
       event.type === 'identity.changed' && event.identity !== null && event.identity.userId === context.identity?.userId,
     signedOut: ({ context }) => context.identity === null,
     removesOldRow: ({ context }) => context.hasRow && (context.leader || !context.othersPresent),
-    failureClears: ({ context }) => revertsTo(context) === null,
-    failureRestores: ({ context }) => revertsTo(context) !== null && revertsTo(context) !== undefined,
-    failureRestoresAway: ({ context }) => revertsTo(context) !== null && revertsTo(context) !== undefined && context.hidden && context.auto,
+    failureClears: ({ context, event }) => revertsTo(context, eventError(event)) === null,
+    failureRestores: ({ context, event }) => {
+      const revert = revertsTo(context, eventError(event));
+      return revert !== null && revert !== undefined;
+    },
+    failureRestoresAway: ({ context, event }) => {
+      const revert = revertsTo(context, eventError(event));
+      return revert !== null && revert !== undefined && context.hidden && context.auto;
+    },
     publishDue: ({ context }) => context.leader && context.due && context.desired !== null && context.identity !== null,
     removeDue: ({ context }) => context.leader && context.due && context.desired === null && context.hasRow,
     beats: ({ context }) => context.leader && context.desired !== null,
@@ -344,16 +350,18 @@ export const sessionMachine = setup({
       const w = context.inflight;
       if (w === null) return {};
       const what = w.kind === 'publish' ? 'publish' : 'remove';
-      const revert = revertsTo(context);
+      const revert = revertsTo(context, event.error);
+      const retry = isTransient(event.error) ? ' (kept; written again at the next heartbeat)' : '';
       return {
         inflight: null,
         failedSeq: Math.max(context.failedSeq, w.seq),
         lastWriteFailed: true,
-        error: `Could not ${what} your status: ${messageOf(event.error)}`,
+        error: `Could not ${what} your status: ${messageOf(event.error)}${retry}`,
         ...(revert === undefined ? {} : { desired: revert }),
       };
     }),
     markDue: assign({ due: true }),
+    hideSelf: ({ context }) => context.roster.setSelf(context.identity?.userId ?? null, null),
     clearBuffer: assign({ buffer: (): PeerEvent[] => [] }),
     notePeer: assign(({ context, event }) => {
       if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return {};
@@ -478,7 +486,8 @@ export const sessionMachine = setup({
       type: 'parallel',
       entry: ['beginTracking', 'showSelf'],
       on: {
-        'session.stop': { target: 'stopping', actions: 'unwant' },
+        // `me` is null from here on; our own record leaves the roster with it.
+        'session.stop': { target: 'stopping', actions: ['unwant', 'hideSelf'] },
         'identity.changed': [
           { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
           { guard: 'removesOldRow', target: 'switching', actions: ['leaveIdentity', 'stopWrite'] },
@@ -843,13 +852,22 @@ function dropWrite(context: SessionContext): Partial<SessionContext> {
 }
 
 /**
- * What a failure of the write in flight reverts the chosen status to, or undefined when a newer
- * command is waiting (latest wins: it is not undone, it is written next).
+ * What a failure of the write in flight reverts the chosen status to, or undefined when nothing
+ * is reverted: a newer command is waiting (latest wins: it is written next), or the failure was
+ * transient (a 5xx, a rate limit, the network), where undoing the person's choice would make
+ * them vanish after one blip — the choice stays and the next heartbeat writes it again.
  */
-function revertsTo(context: SessionContext): Chosen | null | undefined {
+function revertsTo(context: SessionContext, error?: unknown): Chosen | null | undefined {
   const w = context.inflight;
-  if (w === null || w.seq !== context.seq) return undefined;
+  if (w === null || w.seq !== context.seq || isTransient(error)) return undefined;
   return context.confirmed;
+}
+
+/** A server error, a rate limit or a network failure: worth writing again, not a refusal. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof TypeError) return true; // fetch: the network failed
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'number' && (code >= 500 || code === 429);
 }
 
 function publishedMetadata(context: SessionContext): Metadata {

@@ -306,6 +306,35 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
     expect(h.roster.get('u1')).toBeNull();
   });
 
+  it('a transient failure (5xx, network) of the first write keeps the status; the next heartbeat writes it again', async () => {
+    const h = harness({ random: () => 1 });
+    await started(h);
+    h.transport.reject('write', Object.assign(new Error('Server Error'), { code: 500 }));
+    await flush();
+    expect(selectPhase(h.snapshot())).toBe('online');
+    expect(selectMe(h.snapshot())).toBe('online');
+    expect(selectError(h.snapshot())).toMatch(/Server Error \(kept; written again at the next heartbeat\)/);
+    const before = publishes(h).length;
+    vi.advanceTimersByTime(H);
+    expect(publishes(h).length).toBe(before + 1);
+    expect(lastPublish(h)?.status).toBe('online');
+  });
+
+  it('a network failure (TypeError from fetch) is transient too; a refusal (4xx) is not', async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    vi.advanceTimersByTime(WRITE_GAP_MS);
+    h.send({ type: 'session.set', status: 'busy' });
+    h.transport.reject('write', new TypeError('Failed to fetch'));
+    await flush();
+    expect(selectMe(h.snapshot())).toBe('busy');
+    vi.advanceTimersByTime(WRITE_GAP_MS);
+    h.send({ type: 'session.set', status: 'review' });
+    h.transport.reject('write', Object.assign(new Error('Invalid `status` param'), { code: 400 }));
+    await flush();
+    expect(selectMe(h.snapshot())).toBe('online');
+  });
+
   it('adopts the id of the row Appwrite already holds for us and removes that one later', async () => {
     const h = harness();
     await started(h);
@@ -487,6 +516,9 @@ describe('clear() and stop() (behaviour 11)', () => {
     await listed(h, [doc({ userId: 'p1' })]);
     h.send({ type: 'session.stop' });
     expect(selectPhase(h.snapshot())).toBe('stopping');
+    // me is null while stopping, and our own record leaves the roster at the same moment.
+    expect(selectMe(h.snapshot())).toBeNull();
+    expect(h.roster.get('u1')).toBeNull();
     expect(removals(h)).toHaveLength(0);
     expect(h.transport.watchers).toBe(0);
     await answer(h, { id: 'server-row' });
