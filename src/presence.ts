@@ -8,7 +8,7 @@
 import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { ServerClock } from './machines/clock';
 import { Roster } from './machines/roster';
-import { commandOutcome, selectError, selectMe, selectReady, selectSeq, sessionMachine, type SessionEvent } from './machines/session';
+import { commandOutcome, selectError, selectMe, selectReady, selectSeq, sessionMachine, startProblem, type SessionEvent } from './machines/session';
 import {
   createTabCoordinator,
   onPageHide,
@@ -234,10 +234,17 @@ export function createPresence(options: PresenceOptions): PresenceController {
   const controller: PresenceController = {
     actor,
     async start(startOptions = {}) {
-      const merged = { auto: options.auto, status: options.status, heartbeatMs: options.heartbeatMs, ...clean(startOptions) };
-      if (!isPlainOptions(startOptions)) return fail('start(options) takes an object: { auto, status, heartbeatMs }.');
-      const problem = checkStartOptions(merged);
-      if (problem) return fail(problem);
+      let merged: StartOptions;
+      try {
+        // Options come from markup: read them once, defensively (a getter may throw).
+        const problem = startProblem(startOptions);
+        if (problem) return fail(problem);
+        merged = { auto: options.auto, status: options.status, heartbeatMs: options.heartbeatMs, ...clean(startOptions) };
+        const defaultsProblem = startProblem(merged);
+        if (defaultsProblem) return fail(defaultsProblem);
+      } catch (error) {
+        return fail(`start() options could not be read: ${error instanceof Error ? error.message : String(error)}`);
+      }
       // The team follows setTeam() once it was called; the option is only the first scope.
       const teamId = teamSet ? actor.getSnapshot().context.teamId : (options.teamId ?? null);
       send({ type: 'session.start', options: { ...merged, teamId } });
@@ -322,20 +329,4 @@ function clean(options: StartOptions): StartOptions {
     if (options.heartbeatMs !== undefined) out.heartbeatMs = options.heartbeatMs;
   }
   return out;
-}
-
-function isPlainOptions(value: unknown): boolean {
-  return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value));
-}
-
-function checkStartOptions(options: StartOptions): string | null {
-  if (options.auto !== undefined && typeof options.auto !== 'boolean') return 'start({ auto }) must be true or false.';
-  if (options.status !== undefined) {
-    const problem = checkStatus(options.status);
-    if (problem) return problem;
-  }
-  if (options.heartbeatMs !== undefined && !(typeof options.heartbeatMs === 'number' && Number.isFinite(options.heartbeatMs) && options.heartbeatMs >= 1000)) {
-    return 'start({ heartbeatMs }) must be a number of milliseconds, at least 1000.';
-  }
-  return null;
 }

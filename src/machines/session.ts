@@ -38,6 +38,8 @@ import type { Roster, SelfRecord } from './roster';
 
 export const DEFAULT_HEARTBEAT_MS = 25_000;
 export const MIN_HEARTBEAT_MS = 1_000;
+/** Rows are written to expire 3 heartbeats ahead, and Appwrite refuses an expiry past 30 days. */
+export const MAX_HEARTBEAT_MS = 10 * 24 * 60 * 60 * 1000;
 /** Quiet time between the end of one write and the start of the next. */
 export const WRITE_GAP_MS = 250;
 /** List the roster anyway when realtime has not said `connected` by then. */
@@ -817,8 +819,11 @@ export function startProblem(options: unknown): string | null {
     if (problem !== null) return problem;
   }
   if (o.auto !== undefined && typeof o.auto !== 'boolean') return `auto must be true or false, got ${typeof o.auto}`;
-  if (o.heartbeatMs !== undefined && !(typeof o.heartbeatMs === 'number' && o.heartbeatMs >= MIN_HEARTBEAT_MS && Number.isFinite(o.heartbeatMs))) {
-    return `heartbeatMs must be a number of at least ${MIN_HEARTBEAT_MS}, got ${String(o.heartbeatMs)}`;
+  if (
+    o.heartbeatMs !== undefined &&
+    !(typeof o.heartbeatMs === 'number' && o.heartbeatMs >= MIN_HEARTBEAT_MS && o.heartbeatMs <= MAX_HEARTBEAT_MS)
+  ) {
+    return `heartbeatMs must be a number from ${MIN_HEARTBEAT_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.heartbeatMs)}`;
   }
   if (o.teamId !== undefined && o.teamId !== null && !(typeof o.teamId === 'string' && o.teamId !== '')) {
     return 'teamId must be a non-empty string or null';

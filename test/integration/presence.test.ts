@@ -178,6 +178,21 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect(lateBy).toBeLessThan(1000);
   });
 
+  it('start() answers false with an error for options it cannot use, never throws', async () => {
+    const a = await person(newProject());
+    const hostile = {
+      get auto(): boolean {
+        throw new Error('revoked');
+      },
+    };
+    expect(await a.controller.start(hostile)).toBe(false);
+    expect(a.controller.view().error).toMatch(/revoked/);
+    expect(await a.controller.start({ heartbeatMs: 11 * 24 * 3600 * 1000 })).toBe(false);
+    expect(a.controller.view().error).toMatch(/heartbeatMs must be a number from 1000/);
+    expect(await a.controller.start([] as never)).toBe(false);
+    expect(await a.controller.start({ heartbeatMs: 30_000 })).toBe(true);
+  });
+
   it('start() keeps the team chosen with setTeam() before it', async () => {
     const projectId = newProject();
     const a = await person(projectId);
