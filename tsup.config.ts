@@ -28,7 +28,10 @@ export default defineConfig([
     entry: { 'manifest.appwrite.presences': 'src/cdn.ts' },
     format: ['iife'],
     outExtension: () => ({ js: '.js' }),
-    minify: true,
+    // terser with two compress passes: ~1.5 KB (5 %) less than esbuild's minifier after gzip
+    // (measured on this bundle; see bench/README.md, "Bundle").
+    minify: 'terser',
+    terserOptions: { ecma: 2020, compress: { passes: 2 }, format: { comments: false } },
     sourcemap: true,
     clean: false,
     target: 'es2020',

@@ -61,6 +61,59 @@ function when(controller, probe, timeoutMs, t0 = performance.now()) {
   });
 }
 
+/**
+ * The anchor in the same harness: the same K clients with the bare SDK (a Realtime subscription to
+ * `presences` each, no presence library), one of them upserting its row; time until the last of the
+ * others' callbacks saw the new status. What any library on this SDK, in this process, pays anyway.
+ */
+async function bareSdk(users, count, k) {
+  let expect = null;
+  let t0 = 0;
+  let seen = [];
+  const realtimes = users.map((u) => new Appwrite.Realtime(u.client));
+  await Promise.all(
+    realtimes.map((rt, i) =>
+      rt.subscribe('presences', (event) => {
+        if (event.payload?.status === expect && event.payload?.userId !== users[i].userId) seen.push(performance.now() - t0);
+      }),
+    ),
+  );
+  await sleep(1500); // subscribe frames acknowledged (the SDK does not wait for the ack)
+  const samples = [];
+  const perReceiver = [];
+  for (let s = 0; s < count; s++) {
+    const sender = users[s % users.length];
+    seen = [];
+    expect = `bare${s}-k${k}`;
+    t0 = performance.now();
+    // Right after the controllers stopped, their rows may still be going away (REST delete and
+    // socket close race): a refused write is retried once the dust settled, and timed from there.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await new Appwrite.Presences(sender.client).upsert({
+          presenceId: `b${sender.userId}`.slice(0, 36),
+          status: expect,
+          permissions: ['read("users")', `update("user:${sender.userId}")`, `delete("user:${sender.userId}")`],
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        });
+        break;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await sleep(500);
+        t0 = performance.now();
+      }
+    }
+    const deadline = performance.now() + 10_000;
+    while (seen.length < users.length - 1 && performance.now() < deadline) await sleep(1);
+    if (seen.length < users.length - 1) throw new Error(`bare SDK: ${seen.length} of ${users.length - 1} saw it`);
+    samples.push(Math.max(...seen));
+    perReceiver.push(...seen);
+    await sleep(300);
+  }
+  await Promise.all(realtimes.map((rt) => rt.disconnect().catch(() => undefined)));
+  return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), receiverP50: percentile(perReceiver, 50), receiverP99: percentile(perReceiver, 99) };
+}
+
 try {
   for (const k of KS) {
     const project = `bench-k${k}`;
@@ -89,6 +142,9 @@ try {
       perReceiver.push(...times);
       await sleep(300);
     }
+    for (const p of people) p.controller.dispose();
+    await sleep(1000);
+    const sdk = await bareSdk(people.map((p) => ({ client: p.client, userId: p.userId })), Math.min(count, 20), k);
     const row = {
       k,
       samples: samples.length,
@@ -97,11 +153,10 @@ try {
       receiverP50: percentile(perReceiver, 50),
       receiverP99: percentile(perReceiver, 99),
       raw: samples.map((x) => Math.round(x * 10) / 10),
+      sdk,
     };
     results.latency.push(row);
-    log(`K=${k}: all-others latency p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms`);
-    for (const p of people) p.controller.dispose();
-    await sleep(200);
+    log(`K=${k}: all-others latency p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms (bare SDK p50 ${sdk.p50.toFixed(1)} ms)`);
   }
 
   // Time to ready for a big roster.

@@ -89,6 +89,9 @@ export function startEmulatorProcess(args = []) {
     const child = spawn(process.execPath, [join(root, 'bin', 'appwrite-presence-emulator.js'), '--port', '0', '--host', '127.0.0.1', ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // The emulator never outlives this process, however it ends.
+    const kill = () => child.exitCode === null && child.kill('SIGTERM');
+    process.once('exit', kill);
     let buffer = '';
     const onData = (chunk) => {
       buffer += chunk;

@@ -238,7 +238,7 @@ export class Roster {
       if (doc.updatedAt < held.updatedAt) return false;
       if (doc.expiresAt !== null && doc.expiresAt <= now) return this.drop(userId, doc.updatedAt, now);
       if (doc.updatedAt === held.updatedAt && sameRow(held, doc)) return false;
-      held.hold(doc);
+      hold(held, doc);
       if (doc.expiresAt !== null) this.arm(doc.expiresAt, now);
       if (!this.isVisible(userId)) return false;
       this.touch(held);
@@ -249,13 +249,13 @@ export class Roster {
       if (now - entry.goneAt < TOMBSTONE_MS && doc.updatedAt <= entry.updatedAt) return false;
       this.tombs.delete(userId);
     }
-    entry ??= new Entry(userId);
+    entry ??= newEntry(userId);
     if (doc.expiresAt !== null && doc.expiresAt <= now) {
       entry.updatedAt = doc.updatedAt;
       this.bury(entry, now);
       return false;
     }
-    entry.hold(doc);
+    hold(entry, doc);
     this.live.set(userId, entry);
     this.reorder = true;
     if (doc.expiresAt !== null) this.arm(doc.expiresAt, now);
@@ -274,16 +274,19 @@ export class Roster {
       return this.isVisible(userId);
     }
     let tomb = this.tombs.get(userId);
-    if (tomb !== undefined && now - tomb.goneAt < TOMBSTONE_MS && updatedAt < tomb.updatedAt) return false;
-    tomb ??= new Entry(userId);
+    if (tomb !== undefined) {
+      if (now - tomb.goneAt < TOMBSTONE_MS && updatedAt < tomb.updatedAt) return false;
+      this.tombs.delete(userId); // re-inserted below, at the end: burial order stays time order
+    }
+    tomb ??= newEntry(userId);
     tomb.updatedAt = updatedAt;
     this.bury(tomb, now);
     return false;
   }
 
+  /** Appends a tombstone; `entry` is in neither map (callers take it out first). */
   private bury(entry: Entry, now: number): void {
-    entry.release(now);
-    this.tombs.delete(entry.userId); // re-inserting moves it to the end: burial order stays time order
+    release(entry, now);
     if (this.tombs.size === 0) this.oldestTomb = now;
     this.tombs.set(entry.userId, entry);
     // Walk from the oldest only when something is due, so a burial costs no iterator; past the cap,
@@ -366,36 +369,43 @@ export class Roster {
   }
 }
 
-/** One user's row, or its tombstone (same object, moved between the maps: no allocation per event). */
-class Entry {
-  status = '';
-  metadata: Metadata = EMPTY;
-  updatedAt = -Infinity;
+/**
+ * One user's row, or its tombstone (same object, moved between the maps: no allocation per event).
+ * A plain object from one literal, not a class: with our ES2020 target a class's field initialisers
+ * compile to one `__publicField` helper call each (define semantics), which made a join ~2× dearer.
+ */
+interface Entry {
+  readonly userId: string;
+  status: string;
+  metadata: Metadata;
+  updatedAt: number;
   /** Infinity for a row without expiresAt: a number field stays an unboxed double, null would box it. */
-  expiry = Infinity;
+  expiry: number;
   /** Server time the row became a tombstone. */
-  goneAt = -Infinity;
-  record: PresenceRecord | null = null;
+  goneAt: number;
+  record: PresenceRecord | null;
   /** Index in the roster's last full list build. */
-  slot = 0;
+  slot: number;
+}
 
-  constructor(readonly userId: string) {}
+function newEntry(userId: string): Entry {
+  return { userId, status: '', metadata: EMPTY, updatedAt: -Infinity, expiry: Infinity, goneAt: -Infinity, record: null, slot: 0 };
+}
 
-  hold(doc: PeerDoc): void {
-    this.status = doc.status;
-    this.metadata = doc.metadata;
-    this.updatedAt = doc.updatedAt;
-    this.expiry = doc.expiresAt ?? Infinity;
-    this.record = null;
-  }
+function hold(entry: Entry, doc: PeerDoc): void {
+  entry.status = doc.status;
+  entry.metadata = doc.metadata;
+  entry.updatedAt = doc.updatedAt;
+  entry.expiry = doc.expiresAt ?? Infinity;
+  entry.record = null;
+}
 
-  release(now: number): void {
-    this.status = '';
-    this.metadata = EMPTY;
-    this.expiry = Infinity;
-    this.record = null;
-    this.goneAt = now;
-  }
+function release(entry: Entry, now: number): void {
+  entry.status = '';
+  entry.metadata = EMPTY;
+  entry.expiry = Infinity;
+  entry.record = null;
+  entry.goneAt = now;
 }
 
 const EMPTY: Metadata = Object.freeze({}) as Metadata;
