@@ -33,6 +33,11 @@ export class Connection {
   ) {}
 
   send(frame: Frame): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));
+    this.sendText(JSON.stringify(frame));
+  }
+
+  /** A frame already serialised (fan-out shares the serialisation across connections). */
+  sendText(text: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
   }
 }

@@ -70,8 +70,13 @@ export class EventBus {
   }
 }
 
+/**
+ * One frame per connection that may read the event and has a matching subscription. Frames differ
+ * only in their `subscriptions` list, so the rest is serialised once per event, not once per
+ * connection: at 1 000 connections and 40 events/s that is the difference between keeping up and not.
+ */
 function deliver(event: PendingEvent): void {
-  const data = { events: event.events, channels: event.channels, timestamp: event.timestamp, payload: event.payload };
+  let head: string | undefined;
   for (const connection of event.project.connections) {
     if (!mayRead(connection, event.readRoles)) continue;
     const subscriptions: string[] = [];
@@ -79,7 +84,10 @@ function deliver(event: PendingEvent): void {
       if (!event.channels.some((channel) => subscription.channels.has(channel))) continue;
       if (subscription.filters.every((accepts) => accepts(event.payload))) subscriptions.push(subscription.id);
     }
-    if (subscriptions.length > 0) connection.send({ type: 'event', data: { ...data, subscriptions } });
+    if (subscriptions.length === 0) continue;
+    // Byte for byte what JSON.stringify({ type, data: { events, channels, timestamp, payload, subscriptions } }) gives.
+    head ??= `{"type":"event","data":${JSON.stringify({ events: event.events, channels: event.channels, timestamp: event.timestamp, payload: event.payload }).slice(0, -1)},"subscriptions":`;
+    connection.sendText(`${head}${JSON.stringify(subscriptions)}}}`);
   }
 }
 

@@ -110,7 +110,9 @@ export type FrameEvent = Extract<TransportEvent, { type: 'peer.upserted' | 'peer
  * value, more than Appwrite's column could hold — rejects the whole row rather than showing the
  * peer with their metadata silently emptied: Appwrite's validator only ever stores objects, so
  * such a row is corrupt or forged, and a peer shown without the name and team it published
- * would be shown wrongly (e.g. outside its team scope).
+ * would be shown wrongly (e.g. outside its team scope). So is a row whose `metadata.team` names
+ * a team that may not read it (anyone can type a team name; only members can grant it access).
+ * `status` is measured in characters (code points), as Appwrite does.
  *
  * @example
  * toPeerDoc({ $id: 'p1', userId: 'u1', status: 'online', $updatedAt: '2026-08-21T10:05:00.000+00:00',
@@ -125,7 +127,8 @@ export function toPeerDoc(payload: unknown): Decoded<PeerDoc> {
   const userId = payload.userId;
   if (!isId(userId)) return fail(`${where}: userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
   const status = payload.status;
-  if (typeof status !== 'string' || status.length === 0 || status.length > STATUS_MAX) {
+  // Appwrite measures Text(255) in characters (code points): 200 emoji are 400 UTF-16 units but fit.
+  if (typeof status !== 'string' || status.length === 0 || codePoints(status, STATUS_MAX + 1) > STATUS_MAX) {
     return fail(`${where}: status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
   }
   const updatedAt = parseTime(payload.$updatedAt);
@@ -137,6 +140,12 @@ export function toPeerDoc(payload: unknown): Decoded<PeerDoc> {
   }
   const metadata = toMetadata(payload.metadata);
   if (typeof metadata === 'string') return fail(`${where}: ${metadata}`);
+  // `metadata.team` decides which team's roster a row enters, but metadata is whatever the writer
+  // typed. Only a member of a team may grant it read access (Appwrite refuses other grants), so a
+  // team claim counts only when the row is readable by that team; anything else is a spoof.
+  if (typeof metadata.team === 'string' && !readableByTeam(payload.$permissions, metadata.team)) {
+    return fail(`${where}: claims team ${JSON.stringify(clip(metadata.team))} but is not readable by that team`);
+  }
   return { ok: true, doc: { id, userId, status, metadata, updatedAt, expiresAt } };
 }
 
@@ -215,9 +224,14 @@ export function unparsableKey(value: unknown, depth = 0): string | null {
 /** Why this backend cannot carry `metadata`, or null. */
 function metadataProblem(metadata: unknown): string | null {
   const bad = unparsableKey(metadata);
-  return bad === null
-    ? null
-    : `metadata key ${JSON.stringify(clip(bad))} cannot be published: Appwrite's SDK refuses to read back any key containing "constructor" or "__proto__"`;
+  if (bad !== null) {
+    return `metadata key ${JSON.stringify(clip(bad))} cannot be published: Appwrite's SDK refuses to read back any key containing "constructor" or "__proto__"`;
+  }
+  // Whatever our own readers refuse (see toPeerDoc) must not be written: every peer would drop
+  // the row as malformed and the person would vanish for everyone while their own tab shows them.
+  if (metadata === null || metadata === undefined) return null;
+  const read = toMetadata(metadata);
+  return typeof read === 'string' ? `metadata cannot be published: ${read}` : null;
 }
 
 class Malformed extends Error {}
@@ -297,6 +311,21 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (!isRecord(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** The permission list grants `read` to team `teamId` (the whole team or one of its roles). */
+function readableByTeam(permissions: unknown, teamId: string): boolean {
+  if (!Array.isArray(permissions)) return false;
+  const whole = `read("team:${teamId}")`;
+  const role = `read("team:${teamId}/`;
+  return permissions.some((p) => typeof p === 'string' && (p === whole || p.startsWith(role)));
+}
+
+/** Code points in `text`, counting no further than `stop` (a huge string costs nothing). */
+function codePoints(text: string, stop: number): number {
+  let count = 0;
+  for (const _ of text) if (++count >= stop) break;
+  return count;
 }
 
 function isId(value: unknown): value is string {

@@ -7,7 +7,7 @@ import type { DocumentLike } from '../../../src/bindings/browser';
 import { createPresence, type PresenceController, type StartOptions } from '../../../src/presence';
 import type { PresenceRecord } from '../../../src/records';
 import { createAppwriteTransport } from '../../../src/transport/appwrite';
-import type { SimRealtime, SimServer } from './sim';
+import type { SimRealtime, SimSdk, SimServer } from './sim';
 import type { User } from '../../../src/emulator/state';
 
 /** A page whose visibility the test controls (the `visibilitychange` contract of browsers). */
@@ -53,6 +53,8 @@ export interface SimPerson {
   page: FakeDocument;
   warnings: string[];
   realtime: () => SimRealtime | null;
+  /** The fake SDK's session (swap it to change identity). */
+  session: SimSdk;
 }
 
 /** A person on the sim: real session machine, real roster, real Appwrite transport, fake SDK. */
@@ -61,7 +63,8 @@ export function simPerson(
   options: StartOptions & { name?: string; email?: string; teamId?: string | null; user?: User } = {},
 ): SimPerson {
   const user = options.user ?? sim.addUser({ name: options.name, email: options.email });
-  const { sdk, client, realtime } = sim.sdkFor(user);
+  const session = sim.sdkFor(user);
+  const { sdk, client, realtime } = session;
   const warnings: string[] = [];
   const transport = createAppwriteTransport({ client, sdk, warn: (message) => warnings.push(message) });
   const page = new FakeDocument();
@@ -74,7 +77,7 @@ export function simPerson(
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.teamId === undefined ? {} : { teamId: options.teamId }),
   });
-  return { user, userId: user.id, controller, page, warnings, realtime };
+  return { user, userId: user.id, controller, page, warnings, realtime, session };
 }
 
 /** userId → status as one person's roster shows it. */
@@ -99,3 +102,23 @@ export function diff(view: Record<string, string>, truth: Record<string, string>
 }
 
 export type { PresenceRecord };
+
+/**
+ * Under fake timers: advance time in `stepMs` steps until `promise` settles; throws (instead of
+ * hanging the test) when it has not settled after `limitMs` of fake time.
+ */
+export async function settle<T>(promise: Promise<T>, limitMs = 60_000, stepMs = 10): Promise<T> {
+  const { vi } = await import('vitest');
+  let done = false;
+  let value: T;
+  let failure: unknown;
+  let failed = false;
+  promise.then(
+    (v) => ((done = true), (value = v)),
+    (e) => ((done = true), (failed = true), (failure = e)),
+  );
+  for (let waited = 0; !done && waited < limitMs; waited += stepMs) await vi.advanceTimersByTimeAsync(stepMs);
+  if (!done) throw new Error(`did not settle within ${limitMs} ms of fake time`);
+  if (failed) throw failure;
+  return value!;
+}

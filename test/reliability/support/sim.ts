@@ -41,6 +41,16 @@ export interface SimOptions {
 
 const PROJECT = 'sim';
 
+export interface SimSdk {
+  sdk: AppwriteSdk;
+  client: Client;
+  /** The Realtime the transport created, once it did. */
+  realtime(): SimRealtime | null;
+  /** Swap the session the SDK carries (sign in as someone else); null signs out. */
+  signIn(user: User | null): void;
+  user(): User | null;
+}
+
 export class SimServer {
   skewMs: number;
   readonly restMs: number;
@@ -59,6 +69,8 @@ export class SimServer {
   readonly frames: string[] = [];
   /** REST requests started and not answered yet. */
   inflight = 0;
+  /** List answers the server produced, per user. */
+  readonly lists = new Map<string, number>();
 
   constructor(options: SimOptions = {}) {
     this.skewMs = options.skewMs ?? 0;
@@ -102,31 +114,34 @@ export class SimServer {
   }
 
   /** The fake SDK namespace for one user: what `createAppwriteTransport({ sdk })` takes. */
-  sdkFor(user: User): { sdk: AppwriteSdk; client: Client; realtime: () => SimRealtime | null } {
+  sdkFor(user: User): SimSdk {
     const server = this;
     let realtime: SimRealtime | null = null;
+    // The session the SDK carries; `signIn` swaps it (a new identity), null signs out.
+    const session = { user: user as User | null };
+    const who = () => session.user;
     const client = new Client().setEndpoint('http://sim.invalid/v1').setProject(PROJECT);
     const sdk: AppwriteSdk = {
       Account: class {
         get() {
-          return server.rest(user, 'get', () => accountModel(user)) as any;
+          return server.rest(who(), 'get', (me) => accountModel(me)) as any;
         }
       } as unknown as AppwriteSdk['Account'],
       Presences: class {
         list(params: { queries?: string[]; total?: boolean } = {}) {
-          return server.rest(user, 'list', () => server.route('GET', '/v1/presences', user, { queries: params.queries ?? [], total: params.total ?? true })) as any;
+          return server.rest(who(), 'list', (me) => server.route('GET', '/v1/presences', me, { queries: params.queries ?? [], total: params.total ?? true })) as any;
         }
         upsert(params: Record<string, unknown>) {
           const { presenceId, ...body } = params;
-          return server.rest(user, 'upsert', () => server.route('PUT', `/v1/presences/${String(presenceId)}`, user, body), params) as any;
+          return server.rest(who(), 'upsert', (me) => server.route('PUT', `/v1/presences/${String(presenceId)}`, me, body), params) as any;
         }
         delete(params: { presenceId: string }) {
-          return server.rest(user, 'delete', () => server.route('DELETE', `/v1/presences/${params.presenceId}`, user, {}), params) as any;
+          return server.rest(who(), 'delete', (me) => server.route('DELETE', `/v1/presences/${params.presenceId}`, me, {}), params) as any;
         }
       } as unknown as AppwriteSdk['Presences'],
       Realtime: class {
         constructor() {
-          realtime = new SimRealtime(server, user);
+          realtime = new SimRealtime(server, who);
           return realtime as any;
         }
       } as unknown as AppwriteSdk['Realtime'],
@@ -135,7 +150,15 @@ export class SimServer {
       Permission: Appwrite.Permission,
       Role: Appwrite.Role,
     };
-    return { sdk, client, realtime: () => realtime };
+    return {
+      sdk,
+      client,
+      realtime: () => realtime,
+      signIn: (next) => {
+        session.user = next;
+      },
+      user: who,
+    };
   }
 
   /**
@@ -222,8 +245,8 @@ export class SimServer {
   }
 
   /** A REST round trip: half the latency out, the server's work, half back, answered as JSON. */
-  private async rest(user: User, op: RestOp, work: () => unknown, request?: unknown): Promise<unknown> {
-    this.sent.push(JSON.stringify({ op, user: user.id, request: request ?? null }));
+  private async rest(user: User | null, op: RestOp, work: (user: User) => unknown, request?: unknown): Promise<unknown> {
+    this.sent.push(JSON.stringify({ op, user: user?.id ?? null, request: request ?? null }));
     this.inflight++;
     try {
       await delay(this.restMs / 2);
@@ -235,7 +258,9 @@ export class SimServer {
       }
       let body: unknown;
       try {
-        body = JSON.parse(JSON.stringify(work()));
+        if (user === null) throw new AppwriteError(401, 'general_unauthorized_scope', 'User (role: guests) missing scopes (["account"])');
+        body = JSON.parse(JSON.stringify(work(user)));
+        if (op === 'list') this.lists.set(user.id, (this.lists.get(user.id) ?? 0) + 1);
       } catch (error) {
         await delay(this.restMs / 2);
         if (error instanceof AppwriteError) throw new AppwriteException(error.message, error.code, error.type, '');
@@ -271,8 +296,14 @@ export class SimRealtime {
 
   constructor(
     private readonly server: SimServer,
-    readonly user: User,
+    /** Who the session is when a socket opens (connected.user). */
+    readonly user: () => User | null,
   ) {}
+
+  /** Subscription ids the client holds now. */
+  subscriptionIds(): string[] {
+    return [...this.subscriptions.keys()];
+  }
 
   onOpen(callback: () => void): void {
     this.opens.push(callback);
@@ -315,11 +346,6 @@ export class SimRealtime {
   /** The live socket, for per-client faults (hold, release, inject). */
   get current(): SimSocket | null {
     return this.socket;
-  }
-
-  /** Subscription ids the client holds (frames naming others are ignored, as by the SDK). */
-  has(id: string): boolean {
-    return this.subscriptions.has(id);
   }
 
   /** @internal a frame arrived: dispatch it exactly as the SDK's handleResponseEvent does. */
@@ -397,8 +423,11 @@ export class SimSocket {
   ) {
     const ws = { readyState: 1, OPEN: 1, send: (text: string) => this.fromServer(text), terminate() {}, close() {} };
     this.connection = new Connection(ws as never, server.project, '127.0.0.1');
-    this.connection.user = realtime.user;
-    this.connection.roles = userRoles(server.project, realtime.user);
+    const user = realtime.user();
+    if (user) {
+      this.connection.user = user;
+      this.connection.roles = userRoles(server.project, user);
+    }
     server.project.connections.add(this.connection);
     server.attach(this);
   }

@@ -1,0 +1,100 @@
+/**
+ * Bugs the reliability suite found in session.ts and presence.ts, fixed since: each test asserts
+ * the right behaviour so that they stay fixed. (Those still open are in known-bugs.test.ts.)
+ * In-process sim, fake timers.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { settle, simPerson } from './support/people';
+import { SimServer } from './support/sim';
+
+const H = 25_000;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: Date.parse('2026-08-21T10:00:00.000Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('session.ts', () => {
+  // Was: a 5xx on the very first publish reverted to the last confirmed status, "nothing" at the
+  // start of a tracking run: `cleared`, no heartbeat, never written again, while start() said true.
+  it('a transient 5xx on the first publish does not leave the person cleared: they appear within one heartbeat', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim, { heartbeatMs: H });
+    try {
+      sim.failNext('upsert');
+      expect(await settle(person.controller.start(), 5_000)).toBe(true);
+      await vi.advanceTimersByTimeAsync(H);
+      expect({ me: person.controller.view().me, server: sim.truth()[person.userId] ?? null }).toEqual({ me: 'online', server: 'online' });
+    } finally {
+      person.controller.dispose();
+    }
+  });
+
+  // Was: while `stopping` waited for the DELETE, `me` was null but our own record still listed.
+  it('during stop(), me and our own record disappear together', async () => {
+    const sim = new SimServer({ restMs: 2_000 });
+    const person = simPerson(sim, { heartbeatMs: H });
+    try {
+      expect(await settle(person.controller.start(), 10_000)).toBe(true);
+      const stopped = person.controller.stop();
+      await vi.advanceTimersByTimeAsync(500); // the DELETE is on the wire
+      const view = person.controller.view();
+      expect({ me: view.me, own: person.controller.of(person.userId)?.status ?? null }).toEqual({ me: null, own: null });
+      await settle(stopped, 10_000);
+    } finally {
+      person.controller.dispose();
+    }
+  });
+});
+
+describe('presence.ts', () => {
+  // Was: the roster notified from inside the session's actions, before the actor committed its
+  // snapshot, so a listener read `me` from the previous one (me = 'online', own record 'busy').
+  it('subscribe listeners never see me and our own record disagree', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim, { heartbeatMs: H });
+    const torn: string[] = [];
+    try {
+      expect(await settle(person.controller.start(), 5_000)).toBe(true);
+      person.controller.subscribe(() => {
+        const me = person.controller.view().me;
+        const own = person.controller.of(person.userId)?.status ?? null;
+        if (me !== own) torn.push(`me=${me} own=${own}`);
+      });
+      await settle(person.controller.set('busy'), 5_000);
+      await settle(person.controller.clear(), 5_000);
+      expect(torn).toEqual([]);
+    } finally {
+      person.controller.dispose();
+    }
+  });
+
+  // Was: start(options) read options.auto/status/heartbeatMs outside any guard, so an object whose
+  // property access throws (a revoked Proxy, a getter) made start() reject.
+  it('start() with options whose properties throw answers false with an error, never rejects', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim, { heartbeatMs: H });
+    try {
+      const hostile = Object.defineProperty({}, 'auto', { enumerable: true, get: () => { throw new Error('getter says no'); } });
+      const answer = await settle(person.controller.start(hostile as never), 5_000).catch((error: unknown) => `rejected: ${String(error)}`);
+      expect(answer).toBe(false);
+    } finally {
+      person.controller.dispose();
+    }
+  });
+
+  // Was: no upper bound; beyond 10 days now + 3 H passes Appwrite's 30-day expiry limit, and
+  // beyond ~10^15 ms it leaves the Date range (the roster then refused our own record).
+  it('start({ heartbeatMs }) refuses a heartbeat whose 3 H passes Appwrite\'s 30-day expiry limit', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim);
+    try {
+      const answer = await settle(person.controller.start({ heartbeatMs: 11 * 24 * 60 * 60_000 }), 5_000);
+      expect({ answer, error: person.controller.view().error !== null }).toEqual({ answer: false, error: true });
+    } finally {
+      person.controller.dispose();
+    }
+  });
+});
