@@ -107,7 +107,9 @@ export const tabsMachine = setup({
      * How often a tab that knows peers checks them against the locks. A crashed tab (no `bye`)
      * lingers at most this long; hidden tabs are throttled to a minute anyway.
      */
-    verifyEvery: 10_000,
+    // A tab that closes without its `bye` arriving is found by this check: it bounds how long
+    // the last remaining tab may wrongly think it is not last (and so skip the final delete).
+    verifyEvery: 2_000,
   },
   guards: {
     fromPeer: ({ context, event }) => 'tabId' in event && event.tabId !== context.tabId,

@@ -96,11 +96,11 @@ describe('tabs machine', () => {
     vi.advanceTimersByTime(30_000);
     expect(checks).toHaveLength(0); // alone: nothing to check
     t.send({ type: 'peer.hello', tabId: 'b', visible: true, at: 1 });
-    vi.advanceTimersByTime(30_000);
+    vi.advanceTimersByTime(6_000);
     expect(checks).toHaveLength(3);
     t.send({ type: 'lock.acquired' }); // leading: checks at once, then keeps the same pace
     expect(checks).toHaveLength(4);
-    vi.advanceTimersByTime(20_000);
+    vi.advanceTimersByTime(4_000);
     expect(checks).toHaveLength(6);
   });
 
