@@ -8,10 +8,21 @@
 import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { ServerClock } from './machines/clock';
 import { Roster } from './machines/roster';
-import { commandOutcome, selectError, selectMe, selectReady, selectSeq, sessionMachine, startProblem, type SessionEvent } from './machines/session';
+import {
+  commandOutcome,
+  selectError,
+  selectMe,
+  selectReady,
+  selectSeq,
+  sessionMachine,
+  startProblem,
+  type SessionContext,
+  type SessionEvent,
+} from './machines/session';
 import {
   createTabCoordinator,
   onPageHide,
+  onPageShow,
   watchVisibility,
   type DocumentLike,
   type TabCoordinator,
@@ -162,7 +173,8 @@ export function createPresence(options: PresenceOptions): PresenceController {
       }),
     );
   }
-  if (win) cleanups.push(onPageHide(win, () => leavePage()));
+  let resume: SessionEvent[] | null = null;
+  if (win) cleanups.push(onPageHide(win, ({ persisted }) => leavePage(persisted)), onPageShow(win, showPageAgain));
 
   function followIdentity(identity: Identity | null) {
     const userId = identity?.userId ?? null;
@@ -181,12 +193,32 @@ export function createPresence(options: PresenceOptions): PresenceController {
     });
   }
 
-  function leavePage() {
+  /**
+   * The page is going away. The last tab hands our row to a keepalive DELETE; any other leaves it
+   * to the next leader. Then the session writes nothing more: it would otherwise hear its own row's
+   * delete event and re-assert the row — a ghost until expiry.
+   */
+  function leavePage(persisted: boolean) {
     const snapshot = actor.getSnapshot();
-    const id = snapshot.context.presenceId;
+    const { presenceId, leader, hasRow } = snapshot.context;
     const last = tabs ? tabs.isLastTab() : true;
-    if (id && snapshot.context.leader && last && selectMe(snapshot) !== null) transport.removeOnUnload(id);
+    if (presenceId && leader && hasRow && last) transport.removeOnUnload(presenceId);
     tabs?.leave();
+    // A page kept in the back/forward cache resumes where it was when it is shown again.
+    const wasRunning = !snapshot.matches('idle') && !snapshot.matches('stopped') && !snapshot.matches('stopping');
+    resume = persisted && wasRunning ? resumeCommands(snapshot.context) : null;
+    send({ type: 'session.unload' });
+  }
+
+  function showPageAgain() {
+    const commands = resume;
+    resume = null;
+    if (!commands) return;
+    // The old coordinator said bye; this tab joins the person's tabs afresh.
+    tabs?.dispose();
+    tabs = null;
+    tabsUserId = null;
+    for (const command of commands) send(command);
   }
 
   /**
@@ -319,6 +351,14 @@ export function createPresence(options: PresenceOptions): PresenceController {
 
 function fromIdentify(identify: NonNullable<PresenceOptions['identify']>) {
   return fromPromise<Identity | null, void>(async () => identify());
+}
+
+/** What brings a session back as it was: the same options, team, and chosen status (or none). */
+function resumeCommands(context: SessionContext): SessionEvent[] {
+  const { auto, heartbeatMs, teamId, desired } = context;
+  const start: SessionEvent = { type: 'session.start', options: { auto, heartbeatMs, teamId, ...(desired ? { status: desired.status } : {}) } };
+  if (!desired) return [start, { type: 'session.clear' }];
+  return Object.keys(desired.metadata).length > 0 ? [start, { type: 'session.set', ...desired }] : [start];
 }
 
 function clean(options: StartOptions): StartOptions {

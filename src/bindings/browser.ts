@@ -28,8 +28,8 @@ export interface DocumentLike {
 }
 
 export interface WindowLike {
-  addEventListener(type: 'pagehide', listener: (event: object) => void): void;
-  removeEventListener(type: 'pagehide', listener: (event: object) => void): void;
+  addEventListener(type: 'pagehide' | 'pageshow', listener: (event: object) => void): void;
+  removeEventListener(type: 'pagehide' | 'pageshow', listener: (event: object) => void): void;
 }
 
 /** The part of `navigator.locks` we use (exclusive locks only). */
@@ -259,6 +259,21 @@ export function onPageHide(window: WindowLike, callback: (event: { persisted: bo
   const listener = (event: object) => callback({ persisted: 'persisted' in event && event.persisted === true });
   window.addEventListener('pagehide', listener);
   return () => window.removeEventListener('pagehide', listener);
+}
+
+/**
+ * Call `callback` when a page comes back from the back/forward cache (`pageshow` with `persisted`);
+ * a first load is not a return. Returns the cleanup.
+ *
+ * @example
+ * const stop = onPageShow(window, () => presence.start());
+ */
+export function onPageShow(window: WindowLike, callback: () => void): () => void {
+  const listener = (event: object) => {
+    if ('persisted' in event && event.persisted === true) callback();
+  };
+  window.addEventListener('pageshow', listener);
+  return () => window.removeEventListener('pageshow', listener);
 }
 
 const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';

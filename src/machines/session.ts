@@ -89,6 +89,12 @@ export type SessionCommand =
   /** An error found before the machine (the facade's own argument checks): shown as `error`. */
   | { type: 'session.error'; message: string }
   | { type: 'session.stop' }
+  /**
+   * The page is going away (`pagehide`): write nothing more. The row is already left to a keepalive
+   * delete (last tab) or to the next leader tab; a write now — say, re-asserting the row whose delete
+   * event we are about to hear — would bring the person back as a ghost until expiry.
+   */
+  | { type: 'session.unload' }
   /** The PERSON's visibility: no tab of theirs visible / at least one visible again. */
   | { type: 'tab.hidden' }
   | { type: 'tab.visible' }
@@ -476,6 +482,7 @@ export const sessionMachine = setup({
         'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
         'session.clear': { actions: 'acceptClear' },
         'session.stop': { target: 'stopped', actions: 'unwant' },
+        'session.unload': 'stopped',
         'identity.changed': [
           { guard: 'signsOut', target: 'idle', actions: ['takeIdentity', 'pendingFail'] },
           { guard: 'entersCleared', target: '#session.tracking.status.cleared', actions: 'takeIdentity' },
@@ -490,6 +497,7 @@ export const sessionMachine = setup({
       on: {
         // `me` is null from here on; our own record leaves the roster with it.
         'session.stop': { target: 'stopping', actions: ['unwant', 'hideSelf'] },
+        'session.unload': { target: 'stopped', actions: ['stopWrite', 'hideSelf'] },
         'identity.changed': [
           { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
           { guard: 'removesOldRow', target: 'switching', actions: ['leaveIdentity', 'stopWrite'] },
@@ -693,6 +701,7 @@ export const sessionMachine = setup({
         'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: 'acceptSet' }],
         'session.clear': { actions: 'acceptClear' },
         'session.stop': { target: 'stopped', actions: 'unwant' },
+        'session.unload': 'stopped',
         'identity.changed': { actions: 'takeIdentity' },
       },
     },
@@ -706,6 +715,8 @@ export const sessionMachine = setup({
           { actions: 'notRunning' },
         ],
         'session.clear': [{ guard: 'restartRequested', actions: 'acceptClear' }, { actions: 'notRunning' }],
+        // The bindings hand the row to a keepalive delete; no restart survives the page.
+        'session.unload': { target: 'stopped', actions: ['stopWrite', 'clearRestart'] },
       },
       states: {
         draining: {

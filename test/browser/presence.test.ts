@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Client, Teams } from 'node-appwrite';
 import {
@@ -42,6 +42,20 @@ async function person(name?: string, page = '/plain.html') {
   const userId = await signInAsGuest(tab, name);
   expect(await presenceCall<boolean>(tab, '$presence.start()')).toBe(true);
   return { context, tab, userId };
+}
+
+/**
+ * Gone for good: a leaving page hears its own row's delete event while it still runs, and once
+ * answered it by re-creating the row — a ghost until expiry.
+ */
+async function staysAway(viewer: Page, userId: string, ms = 1500) {
+  const seen: number[] = [];
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await hasUser(viewer, userId)) seen.push(Date.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(seen, 'came back after leaving').toEqual([]);
 }
 
 describe('$presence in real Chromium', () => {
@@ -126,6 +140,7 @@ describe('$presence in real Chromium', () => {
     await bob.tab.close({ runBeforeUnload: true });
     const took = await within(1000, async () => !(await hasUser(ada.tab, bob.userId)));
     expect(took).toBeLessThanOrEqual(1000);
+    await staysAway(ada.tab, bob.userId);
   });
 
   it('one person in two pages: closing one never removes them, closing the last does', async () => {
@@ -146,6 +161,7 @@ describe('$presence in real Chromium', () => {
 
     await second.close({ runBeforeUnload: true });
     await within(1000, async () => !(await hasUser(observer.tab, ada.userId)));
+    await staysAway(observer.tab, ada.userId);
   });
 
   it('without a session, start() leaves ready false and says sign-in is needed', async () => {

@@ -6,7 +6,7 @@ import * as Appwrite from 'appwrite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { guest, keyClient, type SdkUser } from '../support/sdk';
 import { startEmulator, type Emulator } from '../../src/emulator/index';
-import { createPresence, type PresenceController, type StartOptions } from '../../src/presence';
+import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 
 const KEY = 'integration-key';
@@ -27,7 +27,7 @@ afterEach(async () => {
 /** A fresh project per test: no shared rows, no reset races. */
 const newProject = () => `itest-${++project}`;
 
-async function person(projectId: string, options: StartOptions = {}) {
+async function person(projectId: string, options: Partial<PresenceOptions> = {}) {
   const user = await guest(emulator.url, projectId);
   const controller = createPresence({
     transport: createAppwriteTransport({ client: user.client, sdk: Appwrite }),
@@ -160,6 +160,36 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     await until(c.controller, () => statusOf(c.controller, a.userId) === 'online' && statusOf(c.controller, b.userId) === null, 5000);
     const after = await admin.presences.list();
     expect(after.presences.filter((r) => r.userId === a.userId)).toHaveLength(1);
+  });
+
+  it('the last page leaving deletes the row, nothing re-asserts it, and a page back from the cache returns as it was', async () => {
+    const projectId = newProject();
+    const observer = await person(projectId);
+    const page = new EventTarget();
+    const ada = await person(projectId, { window: page });
+    expect(await observer.controller.start()).toBe(true);
+    expect(await ada.controller.start()).toBe(true);
+    expect(await ada.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
+    await until(observer.controller, () => statusOf(observer.controller, ada.userId) === 'editing');
+
+    // Our own delete event comes back to the leaving page while it still runs: it must not re-assert.
+    let sightings = 0;
+    const admin = keyClient(emulator.url, projectId, KEY);
+    page.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    await until(observer.controller, () => statusOf(observer.controller, ada.userId) === null);
+    const watch = observer.controller.subscribe(() => {
+      if (statusOf(observer.controller, ada.userId) !== null) sightings++;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    watch();
+    expect(sightings).toBe(0);
+    expect((await admin.presences.list()).presences.filter((row) => row.userId === ada.userId)).toEqual([]);
+    expect(ada.controller.view()).toMatchObject({ me: null, ready: false, list: [] });
+
+    page.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    await until(observer.controller, () => observer.controller.of(ada.userId)?.metadata.page === 'Invoice #42');
+    expect(statusOf(observer.controller, ada.userId)).toBe('editing');
+    await until(ada.controller, () => ada.controller.view().ready && ada.controller.view().me === 'editing');
   });
 
   it('a peer whose heartbeats stop disappears at its expiresAt with silent expiry', async () => {

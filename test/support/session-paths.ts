@@ -46,6 +46,7 @@ export const events: Event[] = [
   { type: 'session.set', status: '' },
   { type: 'session.clear' },
   { type: 'session.stop' },
+  { type: 'session.unload' },
   { type: 'session.error', message: 'bad input' },
   { type: 'tab.hidden' },
   { type: 'tab.visible' },
