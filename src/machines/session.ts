@@ -3,7 +3,8 @@
  * Timing contract (H = heartbeatMs, default 25 000 ms): a heartbeat write every H × (0.8 … 1.0)
  * while visible and max(H, 60 000) × (1.0 … 1.1) while hidden, counted from the last write;
  * each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000) hidden; one write in
- * flight, latest wins, ≥ 250 ms (writeGap) between writes; the roster is listed once realtime is
+ * flight, latest wins, ≥ 250 ms (writeGap) between writes, a transiently failed write retried after
+ * 1 s, 2 s, 4 s … (≤ min(30 s, H)) until one succeeds; the roster is listed once realtime is
  * connected (or after 5 s, connectTimeout) and again on every reconnect, peer events buffered meanwhile.
  */
 import {
@@ -42,6 +43,10 @@ export const MIN_HEARTBEAT_MS = 1_000;
 export const MAX_HEARTBEAT_MS = 10 * 24 * 60 * 60 * 1000;
 /** Quiet time between the end of one write and the start of the next. */
 export const WRITE_GAP_MS = 250;
+/** A write that failed for a transient reason (5xx, network) is retried after 1 s, 2 s, 4 s … */
+export const RETRY_FIRST_MS = 1_000;
+/** … at most this long apart (and never further apart than a heartbeat). */
+export const RETRY_MAX_MS = 30_000;
 /** List the roster anyway when realtime has not said `connected` by then. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Browsers run hidden pages' timers about once a minute, so hidden heartbeats are no more frequent. */
@@ -167,6 +172,8 @@ export interface SessionContext {
   confirmedSeq: number;
   failedSeq: number;
   lastWriteFailed: boolean;
+  /** Writes failed in a row for a transient reason (5xx, network): sets the retry backoff. */
+  failures: number;
   /** Tracking was asked for and not stopped: a new identity resumes it. */
   wanted: boolean;
   /** `start()` arrived while stopping: start again once stopped. */
@@ -192,7 +199,7 @@ export const sessionMachine = setup({
   },
   delays: {
     connectTimeout: CONNECT_TIMEOUT_MS,
-    writeGap: WRITE_GAP_MS,
+    writeGap: ({ context }) => retryDelay(context),
     heartbeatEvery: ({ context }) => context.heartbeatMs * (0.8 + 0.2 * context.random()),
     hiddenHeartbeatEvery: ({ context }) => Math.max(context.heartbeatMs, HIDDEN_HEARTBEAT_MIN_MS) * (1 + 0.1 * context.random()),
   },
@@ -217,6 +224,8 @@ export const sessionMachine = setup({
     sameUser: ({ context, event }) =>
       event.type === 'identity.changed' && event.identity !== null && event.identity.userId === context.identity?.userId,
     signedOut: ({ context }) => context.identity === null,
+    ownPeer: ({ context, event }) =>
+      (event.type === 'peer.upserted' || event.type === 'peer.deleted') && event.peer.userId === context.identity?.userId,
     removesOldRow: ({ context }) => context.hasRow && (context.leader || !context.othersPresent),
     failureClears: ({ context, event }) => revertsTo(context, eventError(event)) === null,
     failureRestores: ({ context, event }) => {
@@ -324,6 +333,7 @@ export const sessionMachine = setup({
       loaded: false,
       due: true,
       inflight: null,
+      failures: 0,
       error: null,
       buffer: [],
     })),
@@ -343,6 +353,7 @@ export const sessionMachine = setup({
         confirmedSeq: Math.max(context.confirmedSeq, w.seq),
         confirmed: w.chosen,
         lastWriteFailed: false,
+        failures: 0,
         error: context.lastWriteFailed ? null : context.error,
       };
       if (w.kind === 'remove' || event.output === undefined) return { ...done, hasRow: false, rowVersion: null };
@@ -359,11 +370,16 @@ export const sessionMachine = setup({
       if (w === null) return {};
       const what = w.kind === 'publish' ? 'publish' : 'remove';
       const revert = revertsTo(context, event.error);
-      const retry = isTransient(event.error) ? ' (kept; written again at the next heartbeat)' : '';
+      // A refusal (4xx) would be refused again; anything else is kept and written again soon.
+      const transient = isTransient(event.error);
+      const failures = transient ? context.failures + 1 : 0;
+      const retry = transient ? ` (kept; trying again in ${Math.round(retryDelay({ ...context, failures }) / 1000)} s)` : '';
       return {
         inflight: null,
         failedSeq: Math.max(context.failedSeq, w.seq),
         lastWriteFailed: true,
+        failures,
+        ...(transient ? { due: true } : {}),
         error: `Could not ${what} your status: ${messageOf(event.error)}${retry}`,
         ...(revert === undefined ? {} : { desired: revert }),
       };
@@ -404,7 +420,7 @@ export const sessionMachine = setup({
     listFailed: assign(({ event }) => ({ error: `Could not load who is here: ${messageOf(eventError(event))}` })),
     noteWarning: assign(({ event }) => (event.type === 'transport.warning' ? { warning: event.reason } : {})),
     forgetRoster: ({ context }) => context.roster.clear(),
-    shutDown: assign(({ context }) => ({ due: false, loaded: false, buffer: [], inflight: null, ...(context.restart ? {} : failPending(context)) })),
+    shutDown: assign(({ context }) => ({ due: false, loaded: false, buffer: [], inflight: null, failures: 0, ...(context.restart ? {} : failPending(context)) })),
     rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null }),
     removeFailed: assign(({ event }) => ({ error: `Could not remove your status: ${messageOf(eventError(event))}` })),
   },
@@ -437,6 +453,7 @@ export const sessionMachine = setup({
     confirmedSeq: 0,
     failedSeq: 0,
     lastWriteFailed: false,
+    failures: 0,
     wanted: false,
     restart: false,
   }),
@@ -515,8 +532,10 @@ export const sessionMachine = setup({
               invoke: { id: 'watchPeers', src: 'watchPeers', input: ({ context }) => ({ teamId: context.teamId }) },
               initial: 'connecting',
               on: {
-                'peer.upserted': { actions: ['notePeer', 'bufferPeer'] },
-                'peer.deleted': { actions: ['notePeer', 'bufferPeer'] },
+                // Most events are about others: only our own row's touch the context (an assign
+                // copies it, which at 400 events/s was most of an event's cost).
+                'peer.upserted': [{ guard: 'ownPeer', actions: ['notePeer', 'bufferPeer'] }, { actions: 'bufferPeer' }],
+                'peer.deleted': [{ guard: 'ownPeer', actions: ['notePeer', 'bufferPeer'] }, { actions: 'bufferPeer' }],
                 'transport.warning': { actions: 'noteWarning' },
                 'team.changed': [
                   // Appwrite tells only those who may read a row after a change, so the old
@@ -545,8 +564,8 @@ export const sessionMachine = setup({
                 },
                 live: {
                   on: {
-                    'peer.upserted': { actions: ['notePeer', 'applyPeer'] },
-                    'peer.deleted': { actions: ['notePeer', 'applyPeer'] },
+                    'peer.upserted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
+                    'peer.deleted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
                     'transport.connected': { target: 'resyncing', actions: 'markDue' },
                   },
                 },
@@ -871,7 +890,7 @@ function dropWrite(context: SessionContext): Partial<SessionContext> {
  * What a failure of the write in flight reverts the chosen status to, or undefined when nothing
  * is reverted: a newer command is waiting (latest wins: it is written next), or the failure was
  * transient (a 5xx, a rate limit, the network), where undoing the person's choice would make
- * them vanish after one blip — the choice stays and the next heartbeat writes it again.
+ * them vanish after one blip — the choice stays and is retried with backoff (1 s, 2 s, 4 s …).
  */
 function revertsTo(context: SessionContext, error?: unknown): Chosen | null | undefined {
   const w = context.inflight;
@@ -908,6 +927,12 @@ function publishInput(context: SessionContext): PublishInput {
 }
 
 /** Optimistic: the roster shows our current status at once, whatever the server says meanwhile. */
+/** The pause before the next write: the write gap, or the backoff after transient failures. */
+function retryDelay(context: Pick<SessionContext, 'failures' | 'heartbeatMs'>): number {
+  if (context.failures === 0) return WRITE_GAP_MS;
+  return Math.min(RETRY_FIRST_MS * 2 ** Math.min(context.failures - 1, 16), RETRY_MAX_MS, context.heartbeatMs);
+}
+
 function showSelf(context: SessionContext): void {
   const userId = context.identity?.userId ?? null;
   const status = effectiveStatus(context);

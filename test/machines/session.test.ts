@@ -15,6 +15,8 @@ import {
   selectPhase,
   selectReady,
   selectSeq,
+  RETRY_FIRST_MS,
+  RETRY_MAX_MS,
   WRITE_GAP_MS,
   type StartOptions,
 } from '../../src/machines/session';
@@ -41,6 +43,26 @@ async function started(h: Harness, options?: StartOptions) {
   h.send({ type: 'session.start', ...(options ? { options } : {}) });
   h.transport.resolve('identify', ada);
   await flush();
+}
+
+/** How long each retry waited after `failures` network failures in a row. */
+async function retryWaits(heartbeatMs: number, failures: number): Promise<number[]> {
+  const h = harness({ random: () => 1 });
+  await started(h, { heartbeatMs });
+  const waits: number[] = [];
+  for (let i = 0; i < failures; i++) {
+    h.transport.reject('write', new TypeError('Failed to fetch'));
+    await flush();
+    const before = publishes(h).length;
+    let waited = 0;
+    while (publishes(h).length === before && waited < 60_000) {
+      vi.advanceTimersByTime(100);
+      waited += 100;
+    }
+    waits.push(waited);
+  }
+  h.actor.stop();
+  return waits;
 }
 
 /** Realtime connects and the roster list arrives. */
@@ -306,18 +328,39 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
     expect(h.roster.get('u1')).toBeNull();
   });
 
-  it('a transient failure (5xx, network) of the first write keeps the status; the next heartbeat writes it again', async () => {
+  it('a transient failure (5xx, network) keeps the status and retries after 1 s, 2 s, 4 s … until a write succeeds', async () => {
     const h = harness({ random: () => 1 });
     await started(h);
-    h.transport.reject('write', Object.assign(new Error('Server Error'), { code: 500 }));
+    const serverError = () => Object.assign(new Error('Server Error'), { code: 500 });
+    h.transport.reject('write', serverError());
     await flush();
     expect(selectPhase(h.snapshot())).toBe('online');
     expect(selectMe(h.snapshot())).toBe('online');
-    expect(selectError(h.snapshot())).toMatch(/Server Error \(kept; written again at the next heartbeat\)/);
-    const before = publishes(h).length;
-    vi.advanceTimersByTime(H);
-    expect(publishes(h).length).toBe(before + 1);
-    expect(lastPublish(h)?.status).toBe('online');
+    expect(selectError(h.snapshot())).toMatch(/Server Error \(kept; trying again in 1 s\)/);
+    for (const backoff of [RETRY_FIRST_MS, 2 * RETRY_FIRST_MS, 4 * RETRY_FIRST_MS]) {
+      const before = publishes(h).length;
+      vi.advanceTimersByTime(backoff - 1);
+      expect(publishes(h).length, `not before ${backoff} ms`).toBe(before);
+      vi.advanceTimersByTime(1);
+      expect(publishes(h).length, `retried after ${backoff} ms`).toBe(before + 1);
+      expect(lastPublish(h)?.status).toBe('online');
+      if (backoff < 4 * RETRY_FIRST_MS) {
+        h.transport.reject('write', serverError());
+        await flush();
+      }
+    }
+    await answer(h);
+    expect(selectError(h.snapshot())).toBeNull();
+    // Success resets the backoff: the next write waits only the write gap.
+    h.send({ type: 'session.set', status: 'busy' });
+    vi.advanceTimersByTime(WRITE_GAP_MS);
+    expect(lastPublish(h)?.status).toBe('busy');
+  });
+
+  it('the backoff never exceeds 30 s nor the heartbeat', async () => {
+    expect(await retryWaits(5_000, 5)).toEqual([1_000, 2_000, 4_000, 5_000, 5_000]);
+    expect(await retryWaits(120_000, 7)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, RETRY_MAX_MS, RETRY_MAX_MS]);
+    expect(RETRY_MAX_MS).toBe(30_000);
   });
 
   it('a network failure (TypeError from fetch) is transient too; a refusal (4xx) is not', async () => {
@@ -328,8 +371,8 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
     h.transport.reject('write', new TypeError('Failed to fetch'));
     await flush();
     expect(selectMe(h.snapshot())).toBe('busy');
-    vi.advanceTimersByTime(WRITE_GAP_MS);
     h.send({ type: 'session.set', status: 'review' });
+    vi.advanceTimersByTime(RETRY_FIRST_MS); // the retry carries the latest status
     h.transport.reject('write', Object.assign(new Error('Invalid `status` param'), { code: 400 }));
     await flush();
     expect(selectMe(h.snapshot())).toBe('online');

@@ -97,4 +97,46 @@ describe('presence.ts', () => {
       person.controller.dispose();
     }
   });
+
+  // Was: going away (or any write that carries a fact, not a command: a resync re-assert, a
+  // rename, a team re-scope) that failed was not retried until the next heartbeat — 66 s while
+  // hidden — so the person showed `away` to themselves and `online` to everyone else that long.
+  // Now a transiently failed write is retried after 1 s, 2 s, 4 s … (session.ts, RETRY_FIRST_MS).
+  it('a failed write of the away status is retried within seconds, not at the next hidden heartbeat', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim, { heartbeatMs: H });
+    try {
+      expect(await settle(person.controller.start(), 5_000)).toBe(true);
+      sim.failNext('upsert');
+      person.page.hide();
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(person.controller.view().me).toBe('away');
+      expect(sim.truth()[person.userId]).toBe('away');
+    } finally {
+      person.controller.dispose();
+    }
+  });
+
+  // Was: the same gap with the default heartbeat. The row written while visible lives 3 H = 75 s;
+  // the page is hidden just before the next beat and that `away` write fails; the next write was
+  // the hidden heartbeat 60–66 s later, but the row lapsed ~53 s after the hide: for ~10 s everyone
+  // saw the person gone although their tab was open and healthy.
+  it('one failed away write never makes a healthy person lapse (default heartbeat)', async () => {
+    const sim = new SimServer();
+    const person = simPerson(sim); // H = 25 000, the default
+    try {
+      expect(await settle(person.controller.start(), 5_000)).toBe(true);
+      await vi.advanceTimersByTimeAsync(22_000); // just before the visible heartbeat (0.9 H with random 0.5)
+      sim.failNext('upsert');
+      person.page.hide();
+      const gone: number[] = [];
+      for (let second = 1; second <= 70; second++) {
+        await vi.advanceTimersByTimeAsync(1_000);
+        if (sim.truth()[person.userId] === undefined) gone.push(second);
+      }
+      expect(gone).toEqual([]);
+    } finally {
+      person.controller.dispose();
+    }
+  });
 });

@@ -90,6 +90,7 @@ export function project(s: SessionSnapshot) {
     due: c.due,
     inflight: c.inflight && `${c.inflight.kind}${c.inflight.seq === c.seq ? '' : '+newer'}`,
     hasRow: c.hasRow,
+    failures: c.failures,
     rowVersion: c.rowVersion,
     loaded: c.loaded,
     wanted: c.wanted,
