@@ -178,17 +178,17 @@ try {
       if (size < ROSTER) throw new Error(`ready with ${size} people, expected ≥ ${ROSTER}`);
       runs.push(ms);
       p.controller.dispose();
-      // The list alone, as the transport pages it (100 rows a page), for the breakdown.
+      // The list alone, as the transport pages it (ROSTER_PAGE_SIZE = 1000 rows a page), for the breakdown.
       const sdkPresences = new Appwrite.Presences(p.client);
       const l0 = performance.now();
       let cursor = null;
       let rows = 0;
       for (;;) {
-        const queries = [Appwrite.Query.limit(100)];
+        const queries = [Appwrite.Query.limit(1000)];
         if (cursor) queries.push(Appwrite.Query.cursorAfter(cursor));
         const page = await sdkPresences.list({ queries, total: false });
         rows += page.presences.length;
-        if (page.presences.length < 100) break;
+        if (page.presences.length < 1000) break;
         cursor = page.presences.at(-1).$id;
       }
       listOnly.push(performance.now() - l0);

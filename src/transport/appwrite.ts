@@ -35,8 +35,11 @@ import type {
 
 const LOG_PREFIX = '[Manifest Presence]';
 
-/** Page size of `presences.list` while loading the roster. */
-export const ROSTER_PAGE_SIZE = 100;
+/**
+ * Page size of `presences.list` while loading the roster. Appwrite accepts up to 5000; 1000 rows
+ * (~300 KB) keep a 10,000-person roster to ten round trips without one huge response.
+ */
+export const ROSTER_PAGE_SIZE = 1000;
 
 /**
  * Appwrite's own limits on what it stores (see spec §1.1, §3.1): a row can never legitimately
@@ -86,6 +89,8 @@ export interface AppwriteTransportOptions {
    * The wait grows to twice the fastest REST round trip seen, when that is longer.
    */
   connectedSettleMs?: number;
+  /** Rows per `presences.list` page while loading the roster, 1 … 5000 (default ROSTER_PAGE_SIZE). */
+  rosterPageSize?: number;
   /** Where warnings go; `console.warn` by default (read at call time). */
   warn?: (message: string) => void;
 }
@@ -515,6 +520,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     return { userId, name: typeof name === 'string' && name.length > 0 ? name : null };
   });
 
+  const pageSize = Number.isInteger(options.rosterPageSize) ? Math.min(Math.max(options.rosterPageSize!, 1), 5000) : ROSTER_PAGE_SIZE;
   const loadRoster = fromPromise<LoadRosterOutput, LoadRosterInput>(async () => {
     // `input.teamId` needs no query: the server only lists rows we may read, and metadata is
     // not queryable; the roster's scope filter does the rest.
@@ -523,7 +529,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     const seen = new Set<string>();
     let cursor: string | null = null;
     for (;;) {
-      const queries = [Query.limit(ROSTER_PAGE_SIZE)];
+      const queries = [Query.limit(pageSize)];
       if (cursor !== null) queries.push(Query.cursorAfter(cursor));
       const sentAt = Date.now();
       const rows = await listPage(queries);
@@ -540,7 +546,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
         peers.push(decoded.doc);
         fresh++;
       }
-      if (rows.length < ROSTER_PAGE_SIZE) break;
+      if (rows.length < pageSize) break;
       const last = rows[rows.length - 1];
       const lastId = isRecord(last) ? last.$id : undefined;
       if (typeof lastId !== 'string' || lastId === '') {

@@ -7,7 +7,7 @@
 import * as Appwrite from 'appwrite';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, setup, toPromise } from 'xstate';
-import { createAppwriteTransport, type AppwriteSdk } from '../../src/transport/appwrite';
+import { createAppwriteTransport, ROSTER_PAGE_SIZE, type AppwriteSdk } from '../../src/transport/appwrite';
 import type { TransportEvent } from '../../src/transport/types';
 
 const UPDATED = '2026-08-21T10:05:00.000+00:00';
@@ -129,24 +129,26 @@ describe('loadRoster', () => {
     for (const [message] of warn.mock.calls) expect(message).toMatch(/^\[Manifest Presence\] skipped a roster row: /);
   });
 
-  it('pages with limit 100 and cursorAfter the last id until a short page', async () => {
-    const rows = Array.from({ length: 200 }, (_, i) => row(`r${i}`));
+  it('pages with limit ROSTER_PAGE_SIZE and cursorAfter the last id until a short page', async () => {
+    const size = ROSTER_PAGE_SIZE;
+    const rows = Array.from({ length: 2 * size }, (_, i) => row(`r${i}`));
     const { calls, Presences } = listing(rows);
     const transport = createAppwriteTransport({ client: client(), sdk: { ...Appwrite, Presences } });
     const { peers } = await toPromise(createActor(transport.actors.loadRoster, { input: { teamId: null } }).start());
-    expect(peers).toHaveLength(200);
+    expect(peers).toHaveLength(2 * size);
     expect(calls).toEqual([
-      [Appwrite.Query.limit(100)],
-      [Appwrite.Query.limit(100), Appwrite.Query.cursorAfter('r99')],
-      [Appwrite.Query.limit(100), Appwrite.Query.cursorAfter('r199')], // an empty page is a short page
+      [Appwrite.Query.limit(size)],
+      [Appwrite.Query.limit(size), Appwrite.Query.cursorAfter(`r${size - 1}`)],
+      [Appwrite.Query.limit(size), Appwrite.Query.cursorAfter(`r${2 * size - 1}`)], // an empty page is a short page
     ]);
+    expect(size).toBeLessThanOrEqual(5000); // Appwrite's largest accepted limit
   });
 
   it('stops instead of looping forever when the server ignores the cursor', async () => {
-    const { calls, Presences } = listing(Array.from({ length: 150 }, (_, i) => row(`r${i}`)), { ignoreCursor: true });
+    const { calls, Presences } = listing(Array.from({ length: 1.5 * ROSTER_PAGE_SIZE }, (_, i) => row(`r${i}`)), { ignoreCursor: true });
     const transport = createAppwriteTransport({ client: client(), sdk: { ...Appwrite, Presences } });
     const { peers } = await toPromise(createActor(transport.actors.loadRoster, { input: { teamId: null } }).start());
-    expect(peers).toHaveLength(100);
+    expect(peers).toHaveLength(ROSTER_PAGE_SIZE);
     expect(calls).toHaveLength(2); // the second page brought nothing new and the same last id
   });
 });

@@ -35,7 +35,7 @@ function project(): string {
   return `transport-${++projects}`;
 }
 
-function transportOf(user: SdkUser, options: { realtime?: Appwrite.Realtime } = {}): Transport {
+function transportOf(user: SdkUser, options: { realtime?: Appwrite.Realtime; rosterPageSize?: number } = {}): Transport {
   const transport = createAppwriteTransport({ client: user.client, sdk: Appwrite, ...options });
   cleanups.push(() => transport.dispose());
   return transport;
@@ -259,7 +259,7 @@ describe('publish and loadRoster', () => {
     cleanups.push(() => reader.close());
     const list = vi.spyOn(Appwrite.Presences.prototype, 'list');
 
-    const roster = await run(transportOf(reader).actors.loadRoster, { teamId: null });
+    const roster = await run(transportOf(reader, { rosterPageSize: 100 }).actors.loadRoster, { teamId: null });
 
     expect(roster.peers).toHaveLength(250);
     expect(new Set(roster.peers.map((peer) => peer.id))).toEqual(new Set(ids));
