@@ -310,7 +310,18 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
     of: (userId) => (typeof userId === 'string' ? roster.get(userId) : null),
     all: () => roster.list(),
-    view: () => ({ list: roster.list(), records: roster.records(), me: last.me, ready: last.ready, error: last.error }),
+    // list and records are read on demand: a binding that only needs `me` builds neither.
+    view: () => ({
+      get list() {
+        return roster.list();
+      },
+      get records() {
+        return roster.records();
+      },
+      me: last.me,
+      ready: last.ready,
+      error: last.error,
+    }),
     rosterVersion: () => roster.version,
     subscribe(listener) {
       listeners.add(listener);

@@ -1,8 +1,12 @@
 /**
  * The only place where the presence actor meets Alpine. One controller subscription feeds one
  * `Alpine.reactive` view, flushed at most once per animation frame, so a burst of peer events
- * renders once. `$presence` returns the same facade object on every read (Alpine calls magic
- * callbacks on every access); its methods return promises of booleans and never throw.
+ * renders once; the roster is committed at most every ROSTER_EVERY_MS, except together with a
+ * change of `me` or `ready` (so `me` and our own record, `ready` and the list, always agree).
+ * Records are the binding's own copies, patched in place: a status change re-renders only what
+ * reads that person's fields; `list` is a new array (and `x-for` runs) only when someone comes,
+ * goes or moves. `$presence` returns the same facade object on every read (Alpine calls
+ * magic callbacks on every access); its methods return promises of booleans and never throw.
  */
 import type { PresenceController, PresenceView, StartOptions } from '../presence';
 import type { PresenceRecord } from '../records';
@@ -47,6 +51,21 @@ export const animationFrames: FrameScheduler = {
 };
 
 /**
+ * The roster is committed to the page at most this often (`me`, `ready` and `error` every frame).
+ * A change after a quiet spell shows in the next frame; a stream of them (hundreds of events a
+ * second in a big room) shows at least every 250 ms instead of making the browser lay the list
+ * out 60 times a second.
+ */
+export const ROSTER_EVERY_MS = 250;
+
+export interface BindOptions {
+  /** When to flush (default: animation frames, a 16 ms timer while hidden). */
+  frames?: FrameScheduler;
+  /** Least time between two roster commits, in ms (default ROSTER_EVERY_MS; 0 = every frame). */
+  rosterEveryMs?: number;
+}
+
+/**
  * Bind a controller to Alpine: registers `$presence` and returns the facade.
  *
  * @example
@@ -57,30 +76,91 @@ export const animationFrames: FrameScheduler = {
 export function bindPresence(
   Alpine: AlpineLike,
   controller: PresenceSource,
-  frames: FrameScheduler = animationFrames,
+  options: BindOptions = {},
 ): PresenceMagic {
-  const view = Alpine.reactive<PresenceView>({ ...controller.view() });
+  const frames = options.frames ?? animationFrames;
+  const rosterEveryMs = options.rosterEveryMs ?? ROSTER_EVERY_MS;
+  // Shown records are our own mutable copies, one per person, shared by `list` and `records`.
+  const copies = new Map<string, PresenceRecord>();
+  const copyOf = (record: PresenceRecord) => {
+    const copy = { ...record };
+    copies.set(record.userId, copy);
+    return copy;
+  };
+  const initial = controller.view();
+  let shown = initial.list; // the controller's records last committed, to tell what changed
+  const records = Object.create(null) as Record<string, PresenceRecord>;
+  const view = Alpine.reactive<PresenceView>({ ...initial, list: initial.list.map(copyOf), records });
+  for (const copy of copies.values()) records[copy.userId] = copy;
   let scheduled = false;
   let rosterVersion = controller.rosterVersion();
+  let lastRosterCommit = -Infinity;
+  let rosterTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Write the fields that differ through the reactive proxy: only their readers re-render. */
+  const patch = (copy: PresenceRecord, record: PresenceRecord) => {
+    const live = Alpine.reactive(copy) as unknown as Record<string, unknown>;
+    for (const key of Object.keys(record) as (keyof PresenceRecord)[]) {
+      if (copy[key] !== record[key]) live[key] = record[key];
+    }
+  };
+
+  const commitRoster = (list: PresenceRecord[]) => {
+    const before = shown;
+    shown = list;
+    let moved = list.length !== before.length;
+    for (let i = 0; !moved && i < list.length; i++) moved = list[i] !== before[i] && list[i]!.userId !== before[i]!.userId;
+    if (!moved) {
+      // Same people in the same places (heartbeats, status changes): patch the changed ones.
+      for (let i = 0; i < list.length; i++) if (list[i] !== before[i]) patch(copies.get(list[i]!.userId)!, list[i]!);
+      return;
+    }
+    const next = new Set<string>();
+    const items = list.map((record) => {
+      next.add(record.userId);
+      const copy = copies.get(record.userId);
+      if (copy === undefined) return copyOf(record);
+      patch(copy, record);
+      return copy;
+    });
+    // Per key, so `$presence.of(id)` re-renders only for the people who came or went.
+    for (const userId of [...copies.keys()]) {
+      if (next.has(userId)) continue;
+      copies.delete(userId);
+      delete view.records[userId];
+    }
+    for (const copy of items) if (view.records[copy.userId] === undefined) view.records[copy.userId] = copy;
+    view.list = items;
+  };
 
   const flush = () => {
     scheduled = false;
     const next = controller.view();
     // Assign only what changed: each assignment is a reactive write that Alpine re-renders.
     if (rosterVersion !== controller.rosterVersion()) {
-      rosterVersion = controller.rosterVersion();
-      view.list = next.list;
-      view.records = next.records;
+      const wait = lastRosterCommit + rosterEveryMs - Date.now();
+      if (wait <= 0 || view.me !== next.me || view.ready !== next.ready) {
+        rosterVersion = controller.rosterVersion();
+        lastRosterCommit = Date.now();
+        commitRoster(next.list);
+      } else if (rosterTimer === undefined) {
+        // Under a stream of events the page re-lays out its list a few times a second, not 60.
+        rosterTimer = setTimeout(() => {
+          rosterTimer = undefined;
+          schedule();
+        }, wait);
+      }
     }
     if (view.me !== next.me) view.me = next.me;
     if (view.ready !== next.ready) view.ready = next.ready;
     if (view.error !== next.error) view.error = next.error;
   };
-  controller.subscribe(() => {
+  const schedule = () => {
     if (scheduled) return;
     scheduled = true;
     frames.request(flush);
-  });
+  };
+  controller.subscribe(schedule);
 
   const facade: PresenceMagic = {
     get list() {

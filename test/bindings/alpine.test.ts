@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import Alpine from 'alpinejs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { bindPresence, type FrameScheduler, type PresenceMagic, type PresenceSource } from '../../src/bindings/alpine';
+import { bindPresence, ROSTER_EVERY_MS, type FrameScheduler, type PresenceMagic, type PresenceSource } from '../../src/bindings/alpine';
 import type { PresenceView } from '../../src/presence';
 import { colorOf, type PresenceRecord } from '../../src/records';
 
@@ -75,7 +75,7 @@ describe('$presence in Alpine (happy-dom)', () => {
         <button id="start" @click="$presence.start()"></button>
         <button id="set" @click="$presence.set('busy')"></button>
       </div>`;
-    magic = bindPresence(Alpine, fake.source, frames.frames);
+    magic = bindPresence(Alpine, fake.source, { frames: frames.frames, rosterEveryMs: 0 });
     Alpine.initTree(document.body.firstElementChild as HTMLElement);
     await tick();
   });
@@ -131,6 +131,46 @@ describe('$presence in Alpine (happy-dom)', () => {
     expect(document.querySelector('#me')?.textContent).toBe('busy');
   });
 
+  it('a status change patches that person in place: same list, same elements, only their text changes', async () => {
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'away'), person('u3', 'busy')) }, true);
+    frames.run();
+    await tick();
+    const list = magic.list;
+    const items = [...document.querySelectorAll('li')];
+    const changed: Node[] = [];
+    const observer = new MutationObserver((records) => records.forEach((r) => changed.push(r.target)));
+    observer.observe(document.querySelector('ul')!, { subtree: true, childList: true, characterData: true });
+
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'editing'), person('u3', 'busy')) }, true);
+    frames.run();
+    await tick();
+    await tick();
+    observer.disconnect();
+    expect(magic.list).toBe(list); // x-for has nothing to redo
+    expect([...document.querySelectorAll('li')]).toEqual(items);
+    expect(items.map((li) => li.textContent)).toEqual(['u1:online', 'u2:editing', 'u3:busy']);
+    expect(changed.every((node) => node === items[1] || node.parentNode === items[1])).toBe(true);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(document.querySelector('#of')?.textContent).toBe('editing');
+    expect(magic.of('u2')).toBe(magic.list[1]);
+  });
+
+  it('someone coming, going or moving rebuilds the list and keeps the others\' records', async () => {
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'away')) }, true);
+    frames.run();
+    await tick();
+    const u1 = magic.of('u1');
+    fake.emit({ ...rosterOf(person('u3', 'busy'), person('u1', 'review')) }, true);
+    frames.run();
+    await tick();
+    expect([...document.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['u3:busy', 'u1:review']);
+    expect(magic.of('u1')).toBe(u1); // the same record, patched
+    expect(magic.of('u1')?.status).toBe('review');
+    expect(magic.of('u2')).toBeNull();
+    expect(Object.keys(magic.records).sort()).toEqual(['u1', 'u3']);
+    expect(document.querySelector('#of')?.textContent).toBe('absent');
+  });
+
   it('routes clicks to the controller and methods return promises of booleans', async () => {
     (document.querySelector('#start') as HTMLButtonElement).click();
     (document.querySelector('#set') as HTMLButtonElement).click();
@@ -144,6 +184,50 @@ describe('$presence in Alpine (happy-dom)', () => {
     expect(magic.of(42 as unknown as string)).toBeNull();
     expect(magic.of('__proto__')).toBeNull();
     expect(magic.all()).toEqual([]);
+  });
+});
+
+describe('roster commits under a stream of events', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('commits the roster at once after a quiet spell, then at most every 250 ms, and never loses the last change', () => {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    const frames: FrameScheduler = { request: (cb) => setTimeout(cb, 16) };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    const commits: number[] = [];
+    const t0 = Date.now();
+    let shown = '';
+    for (let i = 0; i < 100; i++) {
+      fake.emit({ ...rosterOf(person('u1', `s${i}`)) }, true);
+      vi.advanceTimersByTime(10); // 100 events a second for one second
+      const status = magic.of('u1')?.status ?? '';
+      if (status !== shown) {
+        shown = status;
+        commits.push(Date.now() - t0);
+      }
+    }
+    vi.advanceTimersByTime(ROSTER_EVERY_MS + 16);
+    expect(magic.of('u1')?.status).toBe('s99');
+    expect(commits[0]).toBeLessThanOrEqual(20); // the first change: next frame
+    for (let i = 1; i < commits.length; i++) expect(commits[i]! - commits[i - 1]!).toBeGreaterThanOrEqual(ROSTER_EVERY_MS);
+    expect(commits.length).toBeLessThanOrEqual(5);
+  });
+
+  it('a change of me or ready carries the roster with it, whatever the throttle', () => {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    const frames: FrameScheduler = { request: (cb) => setTimeout(cb, 16) };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    fake.emit({ ...rosterOf(person('u1', 'online')) }, true);
+    vi.advanceTimersByTime(16);
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('me', 'busy')), me: 'busy', ready: true }, true);
+    vi.advanceTimersByTime(16); // well within the 250 ms
+    expect(magic.me).toBe('busy');
+    expect(magic.ready).toBe(true);
+    expect(magic.of('me')?.status).toBe('busy');
   });
 });
 
