@@ -12,7 +12,8 @@
  * Truth is the ledger of every row the server confirmed (support/ledger.ts), cross-checked against
  * the server's own list at the end. Real time is unavoidable here (sockets, HTTP); the heartbeat is
  * 4 s so that faults keep the proportions they have at the default 25 s, and every bound is generous.
- * `npm test` runs 2 rounds of 12 s of faults; `npm run soak` runs 10 rounds of 30 s.
+ * `npm test` runs 2 rounds of 12 s of faults, alone after the other files; `npm run soak` runs 10
+ * rounds of 30 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index';
@@ -20,7 +21,7 @@ import { createPresence, type PresenceController } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import { guest, keyClient } from '../support/sdk';
 import { Ledger } from './support/ledger';
-import { figure, SOAK } from './support/mode';
+import { CHAOS, figure, SOAK } from './support/mode';
 import { FakeDocument } from './support/people';
 
 const KEY = 'chaos-key';
@@ -74,9 +75,9 @@ interface Person {
 
 const STATUSES = ['online', 'busy', 'editing', 'in a call', 'reviewing'] as const;
 
-// Real sockets and real time for a minute: under the whole suite's load on 2 cores its
-// crashed-tab expiry check was not reliable (see the closing note), so it runs in `npm run soak`.
-describe.runIf(SOAK)('chaos convergence', () => {
+// Real sockets and real time for a minute: under the rest of the suite's load on 2 cores its timing
+// checks were not reliable, so `npm test` runs it alone after everything else (see support/mode.ts).
+describe.runIf(CHAOS)('chaos convergence', () => {
   it(
     `${PEOPLE} people, ${FAULT_MS / 1000} s of random faults: rosters converge, no ghosts, nobody vanishes wrongly`,
     async () => {
@@ -118,7 +119,15 @@ describe.runIf(SOAK)('chaos convergence', () => {
           // Its own stop, crash or (re)start empties or rebuilds the roster: not a peer leaving.
           if (observer.phase === 'running' && observer.controller.view().ready) {
             for (const peer of shown) {
-              if (!now.has(peer) && peer !== observer.userId) drops.push({ observer: observer.userId, peer, at, lagging: at < pausedUntil + DELIVERY_MS || at < lastDrop + 3_000, debug: JSON.stringify(observer.controller.actor.getSnapshot().value) + ' off=' + observer.controller.actor.getSnapshot().context.clock.offset + ' n=' + now.size + ' err=' + observer.controller.view().error });
+              if (now.has(peer) || peer === observer.userId) continue;
+              const roster = (observer.controller.actor.getSnapshot().value as { tracking?: { roster?: unknown } }).tracking?.roster;
+              drops.push({
+                observer: observer.userId,
+                peer,
+                at,
+                lagging: at < pausedUntil + DELIVERY_MS || at < lastDrop + 3_000,
+                debug: `at ${at % 100_000}, roster ${JSON.stringify(roster)}, paused until ${pausedUntil % 100_000}, last drop ${lastDrop % 100_000}, clock offset ${observer.controller.actor.getSnapshot().context.clock.offset} ms`,
+              });
             }
           }
           shown = now;
@@ -193,8 +202,10 @@ describe.runIf(SOAK)('chaos convergence', () => {
             stats.pausedMs += ms;
             nextPause = now + 2_000 + rand.int(4_000);
           }
-          if (now >= nextCrash) {
-            const victim = rand.pick(people.filter((p) => p.phase === 'running'));
+          // No crash in the last round: the crashed rows expire meanwhile and the run needs no tail.
+          if (now >= nextCrash && round < ROUNDS - 1) {
+            // A tab holding a row: one that cleared first leaves nothing behind to expire.
+            const victim = rand.pick(people.filter((p) => p.phase === 'running' && Number.isFinite(ledger.lastExpiry(p.userId))));
             if (victim) {
               victim.controller.actor.stop(); // a crash: no DELETE, no more heartbeats, the socket just goes
               victim.phase = 'crashed';
@@ -298,16 +309,11 @@ describe.runIf(SOAK)('chaos convergence', () => {
       // Own status: every live person who did not clear is present, and shows what the server holds.
       const ownProblems: string[] = [];
       const staleOwn: string[] = [];
-      const lapsedAway: string[] = [];
       for (const person of live()) {
         const { me } = person.controller.view();
         const expected = person.intended === null ? null : person.page.hidden ? 'away' : person.intended;
         const row = ledger.stateAt(person.userId, Date.now(), 0);
         if (expected !== null && me === null) ownProblems.push(`${person.userId} intended ${expected} but is gone (me = null): ${ledger.history(person.userId)} | ${person.log.join(' ')} | error ${person.controller.view().error}`);
-        // KNOWN BUG (session.ts, reported, pinned in known-bugs.test.ts): a failed write of `away`
-        // is not retried before the next hidden heartbeat (60 s): others see the old status, and
-        // the visible row (3 H) may lapse meanwhile.
-        else if (me === 'away' && (row.state !== 'live' || row.status !== 'away') && ledger.failedSinceLastRow(person.userId)) lapsedAway.push(person.userId);
         else if (me !== null && row.state !== 'live') ownProblems.push(`${person.userId} shows ${me} but has no row: ${ledger.history(person.userId)}`);
         else if (me !== null && row.state === 'live' && row.status !== me) staleOwn.push(`${person.userId} shows ${me}, server ${row.status}: ${ledger.history(person.userId)}`);
       }
@@ -337,17 +343,22 @@ describe.runIf(SOAK)('chaos convergence', () => {
           `${ROUNDS} rounds each ended by dropping every socket and pausing deliveries, convergence after that last fault: ${convergence.join(', ')} ms (worst ${convergedAfter}, bound 2 heartbeats = ${2 * H} ms); ` +
           `${checkedCrashes.length} crashed tabs dropped by ${live().length} observers between ${earliest} and ${worstLate} ms after their expiresAt; ghosts ${ghostList.length}; ` +
           `wrongful disappearances ${wrongful.length}; drops while deliveries lagged ${lag.length}; ` +
-          `own status lost ${ownProblems.length}; own status not yet written ${staleOwn.length}; ` +
-          `away not yet written after a 5xx (known session bug) ${lapsedAway.length}`,
+          `own status lost ${ownProblems.length}; own status not yet written ${staleOwn.length}`,
       );
 
+      for (const d of lag.slice(0, 5)) {
+        const failures = ledger.failuresBetween(d.peer, d.at - 3 * H, d.at);
+        figure(`chaos: drop while deliveries lagged — ${d.observer} dropped ${d.peer} (${d.debug}); the peer's writes failed ${failures}× in the 3 H before; its rows: ${d.history}`);
+      }
       try {
         expect(serverLive, 'the ledger agrees with the server').toEqual(ledgerLive);
         expect(convergedAfter, `last mismatch: ${lastMismatch}`).toBeLessThanOrEqual(2 * H);
         expect(ghostList).toEqual([]);
-        if (worstLate !== null) expect(worstLate).toBeLessThan(1_000);
+        // Alone (soak), within a second; inside a busy `npm test` on 2 cores timers run late, so
+        // within a heartbeat (ghosts and wrongful drops stay strict either way).
+        if (worstLate !== null) expect(worstLate).toBeLessThan(SOAK ? 1_000 : H);
         expect(checkedCrashes.length).toBeGreaterThan(0);
-        expect(wrongful.map((d) => `${d.observer} dropped ${d.peer} at ${d.at}: ${d.debug} ${d.history}`)).toEqual([]);
+        expect(wrongful.map((d) => `${d.observer} dropped ${d.peer} (${d.debug}): ${d.history}`)).toEqual([]);
         expect(ownProblems).toEqual([]);
         expect(staleOwn).toEqual([]);
       } finally {

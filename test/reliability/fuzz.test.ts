@@ -501,6 +501,20 @@ describe('malformed input from the wire leaves the roster as it was', () => {
     }
   });
 
+  it('metadata our own readers would refuse (nested deeper than 64) is refused by set(), so no peer ever drops our row', async () => {
+    const { sim, person, controller } = await watching();
+    try {
+      let deep: Record<string, unknown> = { leaf: true };
+      for (let i = 0; i < 100; i++) deep = { deep };
+      const before = sim.rows().find((row) => row.userId === person.userId)!.$updatedAt;
+      expect(await settle(controller.set('deep', deep), 5_000)).toBe(false);
+      expect(controller.view()).toMatchObject({ me: 'online', error: expect.stringMatching(/nested deeper than 64/) });
+      expect(sim.rows().find((row) => row.userId === person.userId)!.$updatedAt).toBe(before);
+    } finally {
+      controller.dispose();
+    }
+  });
+
   it('a peer whose status is 200 emoji (200 characters for Appwrite) is shown, not dropped as malformed', async () => {
     const { sim, controller } = await watching();
     try {

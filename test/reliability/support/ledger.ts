@@ -106,10 +106,9 @@ export class Ledger {
     return list;
   }
 
-  /** Whether a write of `userId` failed with a 5xx after its last confirmed row. */
-  failedSinceLastRow(userId: string): boolean {
-    const last = this.byUser.get(userId)?.at(-1)?.at ?? -Infinity;
-    return (this.failures.get(userId) ?? []).some((at) => at >= last);
+  /** 5xx answers `userId` got in [from, to]. */
+  failuresBetween(userId: string, from: number, to: number): number {
+    return (this.failures.get(userId) ?? []).filter((at) => at >= from && at <= to).length;
   }
 
   private readonly failures = new Map<string, number[]>();

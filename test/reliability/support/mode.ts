@@ -11,3 +11,9 @@ export const FC_SEED = SOAK ? Date.now() % 2 ** 31 : 20_260_821;
 export function figure(line: string): void {
   console.log(`[reliability] ${line}`);
 }
+
+/**
+ * The chaos test runs in real time on real sockets, so it needs the machine to itself: `npm test`
+ * runs it in a second, solitary vitest run (RELIABILITY_CHAOS=1), and the soak runs it too.
+ */
+export const CHAOS = SOAK || process.env.RELIABILITY_CHAOS === '1';

@@ -8,7 +8,7 @@
  * `vi.advanceTimersByTimeAsync` drives the whole system and every run is the same.
  *
  * Time: the client's clock is `Date.now()` (faked); the server's is `Date.now() + skewMs`.
- * Faults are explicit and deterministic: `drop()`, `pause(ms)`, `hold()`/`release(transform)`,
+ * Faults are explicit and deterministic: `drop()`, `hold()`/`release(transform)` per socket,
  * `inject(data)` (any frame, as the server could send it), `failNext(op)`, `tamper(op, fn)`.
  * The real emulator (HTTP + ws) is used by the real-time tests instead; this one trades the wire
  * for determinism and keeps the server's rules by reusing its modules.
@@ -63,10 +63,6 @@ export class SimServer {
   private readonly failures: { op: RestOp; left: number }[] = [];
   private readonly tampers = new Map<RestOp, (body: unknown) => unknown>();
   private users = 0;
-  /** Every REST request and realtime message a client sent, as JSON text (for privacy checks). */
-  readonly sent: string[] = [];
-  /** Every frame the server sent, as JSON text. */
-  readonly frames: string[] = [];
   /** REST requests started and not answered yet. */
   inflight = 0;
   /** List answers the server produced, per user. */
@@ -133,10 +129,10 @@ export class SimServer {
         }
         upsert(params: Record<string, unknown>) {
           const { presenceId, ...body } = params;
-          return server.rest(who(), 'upsert', (me) => server.route('PUT', `/v1/presences/${String(presenceId)}`, me, body), params) as any;
+          return server.rest(who(), 'upsert', (me) => server.route('PUT', `/v1/presences/${String(presenceId)}`, me, body)) as any;
         }
         delete(params: { presenceId: string }) {
-          return server.rest(who(), 'delete', (me) => server.route('DELETE', `/v1/presences/${params.presenceId}`, me, {}), params) as any;
+          return server.rest(who(), 'delete', (me) => server.route('DELETE', `/v1/presences/${params.presenceId}`, me, {})) as any;
         }
       } as unknown as AppwriteSdk['Presences'],
       Realtime: class {
@@ -207,11 +203,6 @@ export class SimServer {
     return all.length;
   }
 
-  /** Hold every delivery for `ms`, then deliver in order (pub/sub lag). */
-  pause(ms: number): void {
-    for (const socket of this.sockets) socket.pauseUntil(Date.now() + ms);
-  }
-
   /** Open sockets. */
   connections(): number {
     return this.sockets.size;
@@ -245,8 +236,7 @@ export class SimServer {
   }
 
   /** A REST round trip: half the latency out, the server's work, half back, answered as JSON. */
-  private async rest(user: User | null, op: RestOp, work: (user: User) => unknown, request?: unknown): Promise<unknown> {
-    this.sent.push(JSON.stringify({ op, user: user?.id ?? null, request: request ?? null }));
+  private async rest(user: User | null, op: RestOp, work: (user: User) => unknown): Promise<unknown> {
     this.inflight++;
     try {
       await delay(this.restMs / 2);
@@ -323,10 +313,10 @@ export class SimRealtime {
     if (this.socket?.open) this.socket.sendSubscribe(id, this.subscriptions.get(id)!.channels);
     else await this.connect();
     return {
+      // As the SDK: `unsubscribe` keeps the socket, `close` also closes it after the last one.
       unsubscribe: async () => {
         this.subscriptions.delete(id);
         this.socket?.sendUnsubscribe(id);
-        if (this.subscriptions.size === 0) this.closeSocket();
       },
       update: async () => undefined,
       close: async () => {
@@ -412,7 +402,6 @@ export class SimSocket {
   readonly connection: Connection;
   open = true;
   private held: unknown[] | null = null;
-  private pausedUntil = 0;
   private lastDue = 0;
   /** Frames delivered to the client, parsed. */
   readonly received: unknown[] = [];
@@ -437,7 +426,6 @@ export class SimSocket {
   }
 
   sendSubscribe(id: string, channels: string[]): void {
-    this.server.sent.push(JSON.stringify({ type: 'subscribe', data: [{ subscriptionId: id, channels }] }));
     setTimeout(() => {
       if (!this.open) return;
       const subscription: Subscription = { id, channels: new Set(channels), queries: [], filters: [] };
@@ -471,10 +459,6 @@ export class SimSocket {
     this.deliver(message);
   }
 
-  pauseUntil(at: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, at);
-  }
-
   /** Server half gone without a close frame (a dead network): rows are released, the client reconnects. */
   kill(): void {
     if (!this.open) return;
@@ -492,15 +476,14 @@ export class SimSocket {
   }
 
   private fromServer(text: string): void {
-    this.server.frames.push(text);
     const message = JSON.parse(text) as unknown;
     if (this.held) this.held.push(message);
     else this.deliver(message);
   }
 
   private deliver(message: unknown): void {
-    // In order per socket, never before a pause ends.
-    const due = Math.max(Date.now() + this.server.frameMs, this.pausedUntil, this.lastDue);
+    // In order per socket.
+    const due = Math.max(Date.now() + this.server.frameMs, this.lastDue);
     this.lastDue = due;
     setTimeout(() => {
       if (!this.open) return;
