@@ -926,13 +926,13 @@ function publishInput(context: SessionContext): PublishInput {
   };
 }
 
-/** Optimistic: the roster shows our current status at once, whatever the server says meanwhile. */
 /** The pause before the next write: the write gap, or the backoff after transient failures. */
 function retryDelay(context: Pick<SessionContext, 'failures' | 'heartbeatMs'>): number {
   if (context.failures === 0) return WRITE_GAP_MS;
   return Math.min(RETRY_FIRST_MS * 2 ** Math.min(context.failures - 1, 16), RETRY_MAX_MS, context.heartbeatMs);
 }
 
+/** Optimistic: the roster shows our current status at once, whatever the server says meanwhile. */
 function showSelf(context: SessionContext): void {
   const userId = context.identity?.userId ?? null;
   const status = effectiveStatus(context);
