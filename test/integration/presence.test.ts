@@ -8,6 +8,7 @@ import { guest, keyClient, type SdkUser } from '../support/sdk';
 import { startEmulator, type Emulator } from '../../src/emulator/index';
 import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
+import { untilChange } from '../support/wait';
 
 const KEY = 'integration-key';
 let emulator: Emulator;
@@ -42,22 +43,7 @@ async function person(projectId: string, options: Partial<PresenceOptions> = {})
 
 /** Resolve when `probe` holds, checked after every change the controller reports. */
 function until(controller: PresenceController, probe: () => boolean, ms = 1000): Promise<number> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!probe()) return false;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(Date.now() - started);
-      return true;
-    };
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`not within ${ms} ms; roster: ${JSON.stringify(controller.all().map((p) => [p.userId, p.status]))}`));
-    }, ms);
-    const unsubscribe = controller.subscribe(() => void check());
-    check();
-  });
+  return untilChange(controller, probe, ms, () => `roster: ${JSON.stringify(controller.all().map((p) => [p.userId, p.status]))}`);
 }
 
 const statusOf = (controller: PresenceController, userId: string) => controller.of(userId)?.status ?? null;

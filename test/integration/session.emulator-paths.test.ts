@@ -30,6 +30,7 @@ import { createPresence, type PresenceController } from '../../src/presence';
 import { selectMe, selectPhase, type SessionSnapshot } from '../../src/machines/session';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import { canOccur, type TimedSnapshot } from '../support/paths';
+import { untilChange } from '../support/wait';
 import type { EventObject } from 'xstate';
 import { getShortestPaths, joinPaths } from 'xstate/graph';
 import { coveringPaths, expandOnce } from '../support/paths';
@@ -181,30 +182,6 @@ async function person(user: SdkUser) {
   return controller;
 }
 
-/** Resolve when `probe` holds, checked on every change of the controller (and its actor). */
-function until(controller: PresenceController, probe: () => boolean, ms: number, what: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const check = () => {
-      if (done || !probe()) return;
-      done = true;
-      clearTimeout(timer);
-      unsubscribe();
-      subscription.unsubscribe();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      done = true;
-      unsubscribe();
-      subscription.unsubscribe();
-      reject(new Error(`not within ${ms} ms: ${what()}`));
-    }, ms);
-    const unsubscribe = controller.subscribe(check);
-    const subscription = controller.actor.subscribe(check);
-    check();
-  });
-}
-
 const describeReal = (s: SessionSnapshot) => JSON.stringify({ value: s.value, children: Object.keys(s.children), error: s.context.error });
 
 describe('session machine paths: replayed on the emulator with an observer', () => {
@@ -292,7 +269,7 @@ async function replay(path: Path) {
           }
           case 'transport.connected':
             emulator.dropSockets();
-            await until(me, () => resynced && realAtRest(me.actor.getSnapshot()), 5_000, () => `${at}: no resync; ${describeReal(me.actor.getSnapshot())}`);
+            await untilChange(me, () => resynced && realAtRest(me.actor.getSnapshot()), 5_000, () => `${at}: no resync; ${describeReal(me.actor.getSnapshot())}`);
             break;
           default:
             me.actor.send(e as never);
@@ -307,7 +284,7 @@ async function replay(path: Path) {
       const expected = settle(step.state).machine;
       const phase = selectPhase(expected);
       const status = selectMe(expected);
-      await until(
+      await untilChange(
         me,
         () => realAtRest(me.actor.getSnapshot()) && selectPhase(me.actor.getSnapshot()) === phase,
         5_000,
@@ -320,7 +297,7 @@ async function replay(path: Path) {
       const current = realId(expected.context.identity?.userId);
       const others = [ada.userId!, bob.userId!].filter((id) => id !== current || status === null);
       const sees = () => observer.of(current ?? '')?.status ?? null;
-      await until(
+      await untilChange(
         observer,
         () => (status === null || sees() === status) && others.every((id) => observer.of(id) === null),
         1_000,

@@ -23,6 +23,7 @@ import { guest, keyClient } from '../support/sdk';
 import { Ledger } from './support/ledger';
 import { CHAOS, figure, SOAK } from './support/mode';
 import { FakeDocument } from './support/people';
+import { pollUntil } from '../support/wait';
 
 const KEY = 'chaos-key';
 const H = 4_000;
@@ -176,7 +177,7 @@ describe.runIf(CHAOS)('chaos convergence', () => {
 
       // ---- the run: rounds of faults, each followed by a quiet window where convergence is timed ----
       for (let i = 0; i < PEOPLE; i++) await join();
-      await Promise.all(people.map((p) => until(() => p.controller.view().ready, 10_000)));
+      await Promise.all(people.map((p) => pollUntil(() => p.controller.view().ready, 10_000, 20)));
       const live = () => people.filter((p) => p.phase === 'running');
       const convergence: number[] = [];
       let lastMismatch = '';
@@ -259,7 +260,7 @@ describe.runIf(CHAOS)('chaos convergence', () => {
           await sleep(25);
         }
         convergence.push(lastMismatchAt === -Infinity ? 0 : lastMismatchAt + 25 - faultsOver);
-        await until(() => people.every((p) => !p.busy), 30_000);
+        await pollUntil(() => people.every((p) => !p.busy), 30_000, 20);
       }
       const convergedAfter = Math.max(...convergence);
 
@@ -372,18 +373,6 @@ describe.runIf(CHAOS)('chaos convergence', () => {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-function until(probe: () => boolean, ms: number): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (probe()) return resolve();
-      if (Date.now() - started > ms) return reject(new Error(`not within ${ms} ms`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 /** The SDK logs every reconnect; twenty people and a dozen drops would bury the figures. */

@@ -13,6 +13,7 @@ import { guest } from '../support/sdk';
 import { simPerson } from './support/people';
 import { figure } from './support/mode';
 import { SimServer } from './support/sim';
+import { pollUntil } from '../support/wait';
 
 const H = 25_000;
 const SKEWS = [
@@ -142,27 +143,15 @@ async function crashOnSkewedServer(label: string, skewMs: number): Promise<{ lab
     expect(await watcher.controller.start()).toBe(true);
     expect(await peer.controller.start()).toBe(true);
     // Two heartbeats with a sampled clock, then the crash.
-    await until(() => watcher.controller.of(peer.userId) !== null, 5_000);
+    await pollUntil(() => watcher.controller.of(peer.userId) !== null, 5_000, 5);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     peer.controller.actor.stop();
     await new Promise((resolve) => setTimeout(resolve, 50)); // a heartbeat in flight lands and is delivered
     const expiresAt = Date.parse(watcher.controller.of(peer.userId)!.expiresAt!);
-    await until(() => watcher.controller.of(peer.userId) === null, 6_000);
+    await pollUntil(() => watcher.controller.of(peer.userId) === null, 6_000, 5); // 5 ms: the lateness reported is no coarser
     return { label, lateMs: clock.now() - expiresAt };
   } finally {
     for (const controller of controllers) controller.dispose();
     await emulator.close();
   }
-}
-
-function until(probe: () => boolean, ms: number): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (probe()) return resolve();
-      if (Date.now() - started > ms) return reject(new Error(`not within ${ms} ms`));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
 }

@@ -14,6 +14,7 @@ import { createAppwriteTransport } from '../../src/transport/appwrite';
 import { guest, keyClient, member, type SdkUser } from '../support/sdk';
 import { settle, simPerson } from './support/people';
 import { SimServer } from './support/sim';
+import { pollUntil } from '../support/wait';
 
 const KEY = 'security-key';
 let emulator: Emulator;
@@ -42,18 +43,6 @@ function presenceFor(user: SdkUser, teamId: string | null = null): PresenceContr
   return controller;
 }
 
-function until(probe: () => boolean, ms = 3_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (probe()) return resolve();
-      if (Date.now() - started > ms) return reject(new Error(`not within ${ms} ms`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
 async function refusal(call: Promise<unknown>): Promise<number | 'allowed'> {
   try {
     await call;
@@ -74,7 +63,7 @@ describe('another user cannot touch our record', () => {
     const observerPresence = presenceFor(observer);
     expect(await victimPresence.start({ status: 'online' })).toBe(true);
     expect(await observerPresence.start()).toBe(true);
-    await until(() => observerPresence.of(victim.userId!)?.status === 'online');
+    await pollUntil(() => observerPresence.of(victim.userId!)?.status === 'online', 3_000);
     const row = (await keyClient(emulator.url, project, KEY).presences.list()).presences.find((r) => r.userId === victim.userId)!;
     expect(row.$permissions).toEqual([`delete("user:${victim.userId}")`, 'read("users")', `update("user:${victim.userId}")`]);
 
@@ -93,7 +82,7 @@ describe('another user cannot touch our record', () => {
       permissions: [Permission.read(Role.users())],
       metadata: { name: 'Victim', userId: victim.userId, color: '#000' },
     });
-    await until(() => observerPresence.of(attacker.userId!) !== null);
+    await pollUntil(() => observerPresence.of(attacker.userId!) !== null, 3_000);
     expect(observerPresence.of(victim.userId!)).toMatchObject({ status: 'online', metadata: { name: 'Victim' } });
     expect(observerPresence.of(attacker.userId!)).toMatchObject({ userId: attacker.userId, status: 'impersonating' });
     expect(observerPresence.of(attacker.userId!)!.color).not.toBe('#000'); // colour from the userId, never the wire
@@ -160,10 +149,10 @@ describe('privacy', () => {
     expect(await observerPresence.start()).toBe(true);
     expect(await adaPresence.start()).toBe(true);
     expect(await adaPresence.set('reviewing', { page: 'Invoice #42' })).toBe(true);
-    await until(() => observerPresence.of(ada.userId!)?.status === 'reviewing');
+    await pollUntil(() => observerPresence.of(ada.userId!)?.status === 'reviewing', 3_000);
     expect(observerPresence.of(ada.userId!)!.metadata.name).toBe('Ada');
     expect(await adaPresence.stop()).toBe(true);
-    await until(() => observerPresence.of(ada.userId!) === null);
+    await pollUntil(() => observerPresence.of(ada.userId!) === null, 3_000);
 
     const rows = JSON.stringify((await keyClient(emulator.url, project, KEY).presences.list()).presences);
     const frames = JSON.stringify(observer.frames);
@@ -205,7 +194,7 @@ describe('team scoping', () => {
     });
     cleanups.push(() => mallory.close());
 
-    await until(() => xPresence.of(redMate.userId!) !== null && openPresence.of(mallory.userId!) === null && bluePresence.of(x.userId!) === null);
+    await pollUntil(() => xPresence.of(redMate.userId!) !== null && openPresence.of(mallory.userId!) === null && bluePresence.of(x.userId!) === null, 3_000);
     // Let every event settle, then look: the blue, unscoped and spoofed rows all reached X's socket.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(x.frames.some((frame) => JSON.stringify(frame).includes('spoofing'))).toBe(true);
