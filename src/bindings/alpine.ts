@@ -80,18 +80,12 @@ export function bindPresence(
 ): PresenceMagic {
   const frames = options.frames ?? animationFrames;
   const rosterEveryMs = options.rosterEveryMs ?? ROSTER_EVERY_MS;
-  // Shown records are our own mutable copies, one per person, shared by `list` and `records`.
-  const copies = new Map<string, PresenceRecord>();
-  const copyOf = (record: PresenceRecord) => {
-    const copy = { ...record };
-    copies.set(record.userId, copy);
-    return copy;
-  };
+  // Shown records are our own mutable copies, one per person, shared by `list` and `records`;
+  // `records` is the raw object behind `view.records` (writes to it go through the proxy).
+  const records = Object.create(null) as Record<string, PresenceRecord>;
   const initial = controller.view();
   let shown = initial.list; // the controller's records last committed, to tell what changed
-  const records = Object.create(null) as Record<string, PresenceRecord>;
-  const view = Alpine.reactive<PresenceView>({ ...initial, list: initial.list.map(copyOf), records });
-  for (const copy of copies.values()) records[copy.userId] = copy;
+  const view = Alpine.reactive<PresenceView>({ ...initial, list: initial.list.map((record) => (records[record.userId] = { ...record })), records });
   let scheduled = false;
   let rosterVersion = controller.rosterVersion();
   let lastRosterCommit = -Infinity;
@@ -112,24 +106,21 @@ export function bindPresence(
     for (let i = 0; !moved && i < list.length; i++) moved = list[i] !== before[i] && list[i]!.userId !== before[i]!.userId;
     if (!moved) {
       // Same people in the same places (heartbeats, status changes): patch the changed ones.
-      for (let i = 0; i < list.length; i++) if (list[i] !== before[i]) patch(copies.get(list[i]!.userId)!, list[i]!);
+      for (let i = 0; i < list.length; i++) if (list[i] !== before[i]) patch(records[list[i]!.userId]!, list[i]!);
       return;
     }
     const next = new Set<string>();
     const items = list.map((record) => {
       next.add(record.userId);
-      const copy = copies.get(record.userId);
-      if (copy === undefined) return copyOf(record);
-      patch(copy, record);
-      return copy;
+      const copy = records[record.userId];
+      if (copy !== undefined) {
+        patch(copy, record);
+        return copy;
+      }
+      // Per key, so `$presence.of(id)` re-renders only for the people who came or went.
+      return (view.records[record.userId] = { ...record });
     });
-    // Per key, so `$presence.of(id)` re-renders only for the people who came or went.
-    for (const userId of [...copies.keys()]) {
-      if (next.has(userId)) continue;
-      copies.delete(userId);
-      delete view.records[userId];
-    }
-    for (const copy of items) if (view.records[copy.userId] === undefined) view.records[copy.userId] = copy;
+    for (const userId of Object.keys(records)) if (!next.has(userId)) delete view.records[userId];
     view.list = items;
   };
 
