@@ -9,6 +9,7 @@ declare module 'alpinejs' {
     evaluate(el: Element, expression: string): unknown;
     store(name: string, value?: unknown): unknown;
     effect(callback: () => void): unknown;
+    release(effect: unknown): void;
   }
   const Alpine: Alpine;
   export default Alpine;

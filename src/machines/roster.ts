@@ -17,7 +17,7 @@
  * 10 000-key object costs that much to build: read it lazily), an expiry sweep 0.15–0.45 ms, reset of
  * 10 000 rows 9–42 ms. One map and one timer keep memory 7× and event cost ~35× below the actors.
  */
-import { colorOf, type PresenceRecord } from '../records';
+import { colorOf, sameJson, type PresenceRecord } from '../records';
 import type { Metadata, PeerDoc } from '../transport/types';
 
 /**
@@ -470,18 +470,4 @@ function sameSelf(a: SelfRecord | null | undefined, b: SelfRecord | null | undef
   if (a === b) return true;
   if (!a || !b) return false;
   return a.status === b.status && a.lastSeen === b.lastSeen && a.expiresAt === b.expiresAt && sameJson(a.metadata, b.metadata);
-}
-
-/** Structural equality of JSON values (metadata of equal-version duplicates). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
 }

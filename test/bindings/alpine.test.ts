@@ -155,6 +155,29 @@ describe('$presence in Alpine (happy-dom)', () => {
     expect(magic.of('u2')).toBe(magic.list[1]);
   });
 
+  it('metadata equal by value is not written again: a status change leaves what reads it alone', async () => {
+    fake.emit({ ...rosterOf(person('u1', 'online')) }, true);
+    frames.run();
+    await tick();
+    let runs = 0;
+    const stop = Alpine.effect(() => {
+      void magic.of('u1')?.metadata.color;
+      runs++;
+    });
+    // person() builds a new metadata object each time, as the roster does for every change of a row.
+    fake.emit({ ...rosterOf(person('u1', 'editing')) }, true);
+    frames.run();
+    await tick();
+    expect(magic.of('u1')?.status).toBe('editing');
+    expect(runs).toBe(1);
+    fake.emit({ ...rosterOf({ ...person('u1', 'editing'), metadata: { name: 'Ann', color: '#000' } }) }, true);
+    frames.run();
+    await tick();
+    expect(magic.of('u1')?.metadata).toEqual({ name: 'Ann', color: '#000' });
+    expect(runs).toBe(2);
+    Alpine.release(stop);
+  });
+
   it('someone coming, going or moving rebuilds the list and keeps the others\' records', async () => {
     fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'away')) }, true);
     frames.run();
@@ -195,7 +218,8 @@ describe('roster commits under a stream of events', () => {
   it('commits the roster at once after a quiet spell, then at most every 250 ms, and never loses the last change', () => {
     vi.useFakeTimers();
     const fake = fakeSource();
-    const frames: FrameScheduler = { request: (cb) => setTimeout(cb, 16) };
+    let requests = 0;
+    const frames: FrameScheduler = { request: (cb) => (requests++, setTimeout(cb, 16)) };
     const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
     const commits: number[] = [];
     const t0 = Date.now();
@@ -214,6 +238,9 @@ describe('roster commits under a stream of events', () => {
     expect(commits[0]).toBeLessThanOrEqual(20); // the first change: next frame
     for (let i = 1; i < commits.length; i++) expect(commits[i]! - commits[i - 1]!).toBeGreaterThanOrEqual(ROSTER_EVERY_MS);
     expect(commits.length).toBeLessThanOrEqual(5);
+    // Between commits the binding waits on a timer: an animation frame is asked for only to commit
+    // (each one costs the page a style/layout/paint pass), not once per event.
+    expect(requests).toBeLessThanOrEqual(commits.length + 1);
   });
 
   it('a change of me or ready carries the roster with it, whatever the throttle', () => {
