@@ -4,8 +4,10 @@
  * while visible and max(H, 60 000) × (1.0 … 1.1) while hidden, counted from the last write;
  * each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000) hidden; one write in
  * flight, latest wins, ≥ 250 ms (writeGap) between writes, a transiently failed write retried after
- * 1 s, 2 s, 4 s … (≤ min(30 s, H)) until one succeeds; the roster is listed once realtime is
- * connected (or after 5 s, connectTimeout) and again on every reconnect, peer events buffered meanwhile.
+ * 1 s, 2 s, 4 s … (≤ min(30 s, H)) until one succeeds, a write whose row came back with a lifetime
+ * off by more than LIFETIME_SLACK_MS + 2 round trips (a clock not yet sampled) written again a
+ * writeGap later; the roster is listed once realtime is connected (or after 5 s, connectTimeout)
+ * and again on every reconnect, peer events buffered meanwhile.
  */
 import {
   and,
@@ -364,6 +366,14 @@ export const sessionMachine = setup({
       const { doc, sentAtLocal, receivedAtLocal } = event.output;
       context.clock.sampleRoundTrip(doc.updatedAt, sentAtLocal, receivedAtLocal);
     },
+    // The first write of a run computes expiresAt before the clock has a sample. When the answer
+    // shows a lifetime further off than the round trip explains, write again with the corrected
+    // clock (writeGap later) rather than a heartbeat later: a crash meanwhile would leave the row
+    // up for the clock's error + 3 H, or Appwrite's default 15 minutes.
+    rewriteOffLifetime: assign(({ context, event }) => {
+      if (event.type !== 'xstate.done.actor.write' || event.output === undefined) return {};
+      return lifetimeIsOff(event.output, ttlOf(context)) ? { due: true } : {};
+    }),
     failWrite: assign(({ context, event }) => {
       assertEvent(event, 'xstate.error.actor.write');
       const w = context.inflight;
@@ -646,7 +656,10 @@ export const sessionMachine = setup({
             publishing: {
               entry: ['beginPublish', spawnChild('publish', { id: 'write', input: ({ context }) => publishInput(context) })],
               on: {
-                'xstate.done.actor.write': { target: 'cooling', actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip', 'showSelf'] },
+                'xstate.done.actor.write': {
+                  target: 'cooling',
+                  actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip', 'rewriteOffLifetime', 'showSelf'],
+                },
                 'xstate.error.actor.write': { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
               },
             },
@@ -913,6 +926,22 @@ function publishedMetadata(context: SessionContext): Metadata {
     ...context.desired?.metadata,
     ...(context.teamId === null ? {} : { team: context.teamId }),
   };
+}
+
+/**
+ * Slack on a written row's lifetime (expiresAt − $updatedAt) before it counts as wrong: covers a
+ * server that stores whole seconds; twice the write's round trip is added on top.
+ */
+export const LIFETIME_SLACK_MS = 2_000;
+
+/**
+ * Did the server keep the row for a lifetime other than `ttl`, beyond what the round trip explains?
+ * With a sampled clock the error is at most ~1.5 round trips, so a rewrite cannot start a loop; a
+ * row without expiresAt (never ours) or with Appwrite's default (our expiresAt refused) is off.
+ */
+export function lifetimeIsOff({ doc, sentAtLocal, receivedAtLocal }: PublishOutput, ttl: number): boolean {
+  const lifetime = doc.expiresAt === null ? Infinity : doc.expiresAt - doc.updatedAt;
+  return Math.abs(lifetime - ttl) > LIFETIME_SLACK_MS + 2 * Math.max(0, receivedAtLocal - sentAtLocal);
 }
 
 function publishInput(context: SessionContext): PublishInput {

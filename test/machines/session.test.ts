@@ -675,12 +675,13 @@ describe('realtime drops and our row (behaviour 12)', () => {
     const h = harness();
     await started(h);
     await listed(h);
-    await answer(h, { updatedAt: 5_000 });
+    const version = h.clock.now();
+    await answer(h, { updatedAt: version });
     vi.advanceTimersByTime(WRITE_GAP_MS);
     const writes = publishes(h).length;
-    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'u1', id: 'row-1', updatedAt: 4_000 }), serverTime: null });
+    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'u1', id: 'row-1', updatedAt: version - 1_000 }), serverTime: null });
     expect(publishes(h)).toHaveLength(writes); // an older row's delete
-    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'u1', id: 'row-1', updatedAt: 5_000 }), serverTime: null });
+    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'u1', id: 'row-1', updatedAt: version }), serverTime: null });
     expect(publishes(h)).toHaveLength(writes + 1);
     expect(h.roster.get('u1')?.status).toBe('online');
   });

@@ -82,13 +82,12 @@ describe('clock skew on the sim (fake timers)', () => {
     }
   });
 
-  // BUG (session.ts, reported): the first write of a tracking run computes expiresAt from a clock
-  // that has no sample yet. 10 min fast: the row lives 10 min + 3 H; 10 min slow: Appwrite refuses
-  // it and the transport's fallback row lives Appwrite's default 15 min. Until the next heartbeat
-  // (up to H later) a crash leaves a ghost for that long. Flip to `it` once the session re-publishes
-  // as soon as the first answer shows its estimate was off.
+  // Was a bug: the first write of a tracking run computed expiresAt from a clock with no sample
+  // yet (10 min fast: the row lived 10 min + 3 H; 10 min slow: Appwrite refused it and the
+  // fallback row lived Appwrite's default 15 min), so a crash before the next heartbeat left a
+  // ghost that long. The session now writes again as soon as the first answer shows the lifetime off.
   for (const [label, skewMs] of SKEWS) {
-    it.fails(`clocks ${label}: a peer that crashes one second after start is gone within 3 H`, async () => {
+    it(`clocks ${label}: a peer that crashes one second after start is gone within 3 H`, async () => {
       const sim = new SimServer({ skewMs });
       const watcher = simPerson(sim, { heartbeatMs: H });
       const peer = simPerson(sim, { heartbeatMs: H });
@@ -108,6 +107,33 @@ describe('clock skew on the sim (fake timers)', () => {
       }
     });
   }
+
+  it('the rewrite after a corrected clock cannot loop: 6 s round trips keep the heartbeat cadence', async () => {
+    // With a 6 s round trip a correct row's lifetime, as the server stamps it, is off by ~3 s:
+    // the slack grows with the round trip, so that never counts as a wrong clock.
+    const sim = new SimServer({ skewMs: 600_000, restMs: 6_000 });
+    const slow = simPerson(sim, { heartbeatMs: H });
+    const Presences = slow.session.sdk.Presences as unknown as { prototype: { upsert(...args: unknown[]): unknown } };
+    const upsert = Presences.prototype.upsert;
+    let writes = 0;
+    Presences.prototype.upsert = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return upsert.apply(this, args);
+    };
+    try {
+      const started = slow.controller.start();
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(await started).toBe(true);
+      await vi.advanceTimersByTimeAsync(10 * H);
+      // Refused first try + its fallback + the corrected rewrite, then one beat per 0.9 H.
+      expect(writes).toBeGreaterThanOrEqual(10);
+      expect(writes).toBeLessThanOrEqual(3 + Math.ceil((10 * H + 30_000) / (0.8 * H)));
+      const row = sim.rows()[0]!;
+      expect(Math.abs(Date.parse(row.expiresAt) - Date.parse(row.$updatedAt) - 3 * H)).toBeLessThanOrEqual(sim.restMs);
+    } finally {
+      slow.controller.dispose();
+    }
+  });
 });
 
 describe('clock skew end to end (emulator with a skewed clock, real SDK)', () => {
