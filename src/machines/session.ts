@@ -527,7 +527,8 @@ export const sessionMachine = setup({
         'session.unload': { target: 'stopped', actions: ['stopWrite', 'hideSelf'] },
         'identity.changed': [
           { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
-          { guard: 'removesOldRow', target: 'switching', actions: ['leaveIdentity', 'stopWrite'] },
+          // `me` is null while the old row goes: so is our record (the new identity's row may be listed).
+          { guard: 'removesOldRow', target: 'switching', actions: ['leaveIdentity', 'stopWrite', 'hideSelf'] },
           { guard: 'signsOut', target: 'idle', actions: ['leaveIdentity', 'stopWrite', 'pendingFail'] },
           { guard: 'entersCleared', target: '#session.tracking.status.cleared', reenter: true, actions: ['leaveIdentity', 'stopWrite'] },
           { guard: 'entersAway', target: '#session.tracking.status.away', reenter: true, actions: ['leaveIdentity', 'stopWrite'] },
@@ -734,7 +735,7 @@ export const sessionMachine = setup({
         'session.clear': { actions: 'acceptClear' },
         'session.stop': { target: 'stopped', actions: 'unwant' },
         'session.unload': 'stopped',
-        'identity.changed': { actions: 'takeIdentity' },
+        'identity.changed': { actions: ['takeIdentity', 'hideSelf'] },
       },
     },
     stopping: {

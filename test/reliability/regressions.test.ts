@@ -1,6 +1,6 @@
 /**
  * Bugs the reliability suite found in session.ts and presence.ts, fixed since: each test asserts
- * the right behaviour so that they stay fixed. (Those still open are in known-bugs.test.ts.)
+ * the right behaviour so that they stay fixed.
  * In-process sim, fake timers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -43,6 +43,28 @@ describe('session.ts', () => {
       const view = person.controller.view();
       expect({ me: view.me, own: person.controller.of(person.userId)?.status ?? null }).toEqual({ me: null, own: null });
       await settle(stopped, 10_000);
+    } finally {
+      person.controller.dispose();
+    }
+  });
+
+  // Was: while `switching` waited for the old row's DELETE, `me` was null but the new identity's
+  // row (listed, e.g. the row left from switching away earlier) showed as our own record.
+  it('while switching identity, me and our own record agree', async () => {
+    const sim = new SimServer({ restMs: 2_000 });
+    const person = simPerson(sim, { heartbeatMs: H });
+    const other = sim.addUser({ name: 'Other' });
+    try {
+      expect(await settle(person.controller.start(), 20_000)).toBe(true);
+      for (const next of [other, person.user]) {
+        person.session.signIn(next);
+        person.controller.setIdentity({ userId: next.id, name: next.name });
+        await vi.advanceTimersByTimeAsync(1_000); // the old row's DELETE is on the wire
+        const me = person.controller.view().me;
+        const own = person.controller.of(next.id)?.status ?? null;
+        expect({ who: next.id, me, own: own === null ? null : 'shown' }).toEqual({ who: next.id, me: null, own: null });
+        await vi.advanceTimersByTimeAsync(10_000);
+      }
     } finally {
       person.controller.dispose();
     }
