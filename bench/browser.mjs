@@ -5,6 +5,11 @@
 // REST, the emulator fans each change out to the page's realtime socket).
 //
 //   node bench/browser.mjs [--people 1000] [--rate 400] [--seconds 10] [--bundle file.js] [--out file.json]
+//                          [--no-list]
+//
+// --no-list (a diagnosis, not a figure): the page shows only the count, so the library's and
+// Alpine's per-event cost can be told from the list's rendering. BENCH_TRACE=1 prints where the
+// renderer's time went (Chromium trace events summed by name: Paint, Layout, FunctionCall, …).
 //
 // Measured over SECONDS, after the page is ready and the stream has run for 2 s:
 //   busy      main-thread task time of the renderer (CDP Performance.getMetrics TaskDuration),
@@ -30,6 +35,7 @@ const PEOPLE = Number(opt('people', 1000));
 const RATE = Number(opt('rate', 400));
 const SECONDS = Number(opt('seconds', 10));
 const OUT = opt('out', null);
+const LIST = !args.includes('--no-list');
 /** Another build of the CDN script to measure instead of dist/'s (e.g. a candidate fix). */
 const BUNDLE = opt('bundle', join(root, 'dist', 'manifest.appwrite.presences.js'));
 const KEY = 'bench-key';
@@ -47,10 +53,14 @@ const PAGE = `<!doctype html>
 <div x-data>
   <p id="ready" x-text="$presence.ready"></p>
   <p><b x-text="$presence.list.length"></b> people</p>
-  <ul id="roster">
+  <ul id="roster">${
+    LIST
+      ? `
     <template x-for="person in $presence.list" :key="person.userId">
       <li><i :style="\`background:\${person.color}\`"></i><span x-text="person.metadata.name || 'Guest'"></span><small x-text="person.status"></small></li>
-    </template>
+    </template>`
+      : ''
+  }
   </ul>
 </div>
 </body></html>`;
@@ -186,8 +196,11 @@ try {
   const t0 = Date.now();
   const started = await page.evaluate(() => window.ManifestPresence.start());
   if (!started) throw new Error('start() failed in the page');
-  await page.waitForFunction((n) => document.querySelectorAll('#roster li').length >= n, PEOPLE, { timeout: 30_000 });
-  results.people = await page.evaluate(() => document.querySelectorAll('#roster li').length);
+  // The count is on every page; the list only without --no-list.
+  const shown = () => Number(document.querySelector('b').textContent);
+  await page.waitForFunction(`(${shown})() >= ${PEOPLE}`, null, { timeout: 30_000 });
+  results.people = await page.evaluate(shown);
+  if (LIST && (await page.evaluate(() => document.querySelectorAll('#roster li').length)) !== results.people) throw new Error('the list does not show everyone');
   results.readyAndRenderedMs = Date.now() - t0;
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -200,7 +213,21 @@ try {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.start');
   }
+  const trace = [];
+  if (process.env.BENCH_TRACE) {
+    cdp.on('Tracing.dataCollected', (data) => trace.push(...data.value));
+    await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  }
   results.stream = await measure(page, cdp, SECONDS);
+  if (process.env.BENCH_TRACE) {
+    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.end');
+    await complete;
+    const byName = new Map();
+    for (const e of trace) if (e.ph === 'X' && e.dur) byName.set(e.name, (byName.get(e.name) ?? 0) + e.dur);
+    log('trace (all renderer threads, tracing on: busy share inflated):');
+    for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`${(us / 1000).toFixed(0).padStart(6)} ms ${name}`);
+  }
   if (process.env.BENCH_PROFILE) writeFileSync(process.env.BENCH_PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile));
   await page.close();
 

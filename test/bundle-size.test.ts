@@ -1,10 +1,11 @@
 /**
  * Size budget of the CDN script (dist/manifest.appwrite.presences.js, xstate inside), min+gzip.
- * The product goal is 16 KB (16 384 bytes); measured 28 432–28 588 bytes (terser, gzip -9) when this test
- * was written, of which xstate alone is ~12.7–13.4 KB — see bench/README.md. Until the goal is
- * reached this is a ratchet: the build may not grow past what it was plus a small margin (~3 %),
- * and the limit only ever comes down. It measures the build, it never builds: `npm ci` runs `prepare`
- * (tsup), and `npm run build` makes it locally.
+ * The product goal is 16 KB (16 384 bytes); xstate alone is ~12.7–13.4 KB of it — see
+ * bench/README.md. Measured 28 432–28 588 bytes (terser, gzip -9) when this test was written;
+ * 29 063 after the es2022 target and a third terser pass made room for two fixes. Until the goal
+ * is reached this is a ratchet: the build may not grow past the limit, and the limit only ever
+ * comes down. It measures the build, it never builds: `npm ci` runs `prepare` (tsup), and
+ * `npm run build` makes it locally.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
