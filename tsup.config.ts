@@ -31,7 +31,7 @@ export default defineConfig([
     // terser with three compress passes: ~1.3 KB less than esbuild's minifier after gzip, the
     // third pass 100 B of it (measured on this bundle; see bench/README.md, "Bundle").
     minify: 'terser',
-    terserOptions: { ecma: 2022, compress: { passes: 3 }, format: { comments: false } },
+    terserOptions: { ecma: 2020, compress: { passes: 3 }, format: { comments: false } },
     sourcemap: true,
     clean: false,
     // Class fields stay native (every browser Alpine 3 supports has them): 130 B less than es2020's helpers.
