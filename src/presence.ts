@@ -2,7 +2,7 @@
  * `createPresence()`: the session actor with its roster, server clock, tab coordination and page
  * listeners wired together — the one core behind `$presence`, `window.ManifestPresence` and
  * advanced apps. Commands return promises of booleans and never throw: bad input and failures
- * land in `error`. Browser pieces (visibility, pagehide, tabs) are optional and injected, so the
+ * land in `error`. Browser pieces (visibility, pagehide, freeze, tabs) are optional and injected, so the
  * same core runs in Node tests, happy-dom and real pages.
  */
 import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
@@ -21,6 +21,7 @@ import {
 } from './machines/session';
 import {
   createTabCoordinator,
+  onFreeze,
   onPageHide,
   onPageShow,
   watchVisibility,
@@ -174,7 +175,11 @@ export function createPresence(options: PresenceOptions): PresenceController {
     );
   }
   let resume: SessionEvent[] | null = null;
+  /** The page has been handed over (pagehide or freeze) and not shown again yet. */
+  let left = false;
   if (win) cleanups.push(onPageHide(win, ({ persisted }) => leavePage(persisted)), onPageShow(win, showPageAgain));
+  // A frozen tab runs nothing: were it the writer, the person's other tabs would wait on it in vain.
+  if (doc) cleanups.push(onFreeze(doc, () => leavePage(true, true), showPageAgain));
 
   function followIdentity(identity: Identity | null) {
     const userId = identity?.userId ?? null;
@@ -194,15 +199,21 @@ export function createPresence(options: PresenceOptions): PresenceController {
   }
 
   /**
-   * The page is going away. The last tab hands our row to a keepalive DELETE; any other leaves it
-   * to the next leader. Then the session writes nothing more: it would otherwise hear its own row's
-   * delete event and re-assert the row — a ghost until expiry.
+   * The page is going away, or the browser freezes it. Leaving, the last tab hands our row to a
+   * keepalive DELETE; any other leaves it to the next leader. Frozen, the tab only steps down: the
+   * Web Lock goes to the person's next tab, which writes from then on; with no other tab the row
+   * stays (the person is still there, hidden) and lapses at its expiresAt unless the page resumes.
+   * Either way the session writes nothing more: a leaving page would otherwise hear its own row's
+   * delete event and re-assert the row — a ghost until expiry. Entering the back/forward cache
+   * fires pagehide then freeze: the first one counts.
    */
-  function leavePage(persisted: boolean) {
+  function leavePage(persisted: boolean, frozen = false) {
+    if (left) return;
+    left = true;
     const snapshot = actor.getSnapshot();
     const { presenceId, leader, hasRow } = snapshot.context;
     const last = tabs ? tabs.isLastTab() : true;
-    if (presenceId && leader && hasRow && last) transport.removeOnUnload(presenceId);
+    if (!frozen && presenceId && leader && hasRow && last) transport.removeOnUnload(presenceId);
     tabs?.leave();
     // A page kept in the back/forward cache resumes where it was when it is shown again.
     const wasRunning = !snapshot.matches('idle') && !snapshot.matches('stopped') && !snapshot.matches('stopping');
@@ -210,15 +221,18 @@ export function createPresence(options: PresenceOptions): PresenceController {
     send({ type: 'session.unload' });
   }
 
+  /** Shown again from the back/forward cache, or resumed after a freeze (both, in that order, from the cache). */
   function showPageAgain() {
+    if (!left) return;
+    left = false;
     const commands = resume;
     resume = null;
-    if (!commands) return;
-    // The old coordinator said bye; this tab joins the person's tabs afresh.
+    // The old coordinator said bye; this tab joins the person's tabs afresh (at once when the
+    // session resumes, else with the next identity it tracks).
     tabs?.dispose();
     tabs = null;
     tabsUserId = null;
-    for (const command of commands) send(command);
+    for (const command of commands ?? []) send(command);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Browser adapters for the tabs machine: page visibility, pagehide, Web Locks, BroadcastChannel.
+ * Browser adapters for the tabs machine: page visibility, pagehide, freeze, Web Locks, BroadcastChannel.
  * At most one leader per key (project, user) — guaranteed by the Web Lock `appwrite-presence:<key>`,
  * held for the tab's life and handed to the next queued tab the moment it is released, not by
  * messages. Each tab also holds `appwrite-presence:<key>:tab:<id>` before it says hello, so a lock
@@ -23,8 +23,9 @@ export type TabEvent = Extract<TabsEmitted, { type: 'role' | 'visibility' | 'wis
 
 export interface DocumentLike {
   readonly visibilityState: string;
-  addEventListener(type: 'visibilitychange', listener: () => void): void;
-  removeEventListener(type: 'visibilitychange', listener: () => void): void;
+  /** `freeze`/`resume`: the Page Lifecycle events of a tab the browser stops and restarts. */
+  addEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
+  removeEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
 }
 
 export interface WindowLike {
@@ -274,6 +275,24 @@ export function onPageShow(window: WindowLike, callback: () => void): () => void
   };
   window.addEventListener('pageshow', listener);
   return () => window.removeEventListener('pageshow', listener);
+}
+
+/**
+ * Call `freeze` when the browser is about to freeze the page (Page Lifecycle `freeze`: a background
+ * tab stops running — timers, handlers, lock callbacks — until it is resumed or discarded, and
+ * pages entering the back/forward cache are frozen too), and `resume` when it runs again.
+ * Returns the cleanup.
+ *
+ * @example
+ * const stop = onFreeze(document, () => tabs.leave(), () => rejoin());
+ */
+export function onFreeze(document: DocumentLike, freeze: () => void, resume: () => void): () => void {
+  document.addEventListener('freeze', freeze);
+  document.addEventListener('resume', resume);
+  return () => {
+    document.removeEventListener('freeze', freeze);
+    document.removeEventListener('resume', resume);
+  };
 }
 
 const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';

@@ -164,6 +164,34 @@ describe('$presence in real Chromium', () => {
     await staysAway(observer.tab, ada.userId);
   });
 
+  it('one person in two pages: when the browser freezes the writing page, the other one writes', async () => {
+    const observer = await person();
+    const ada = await person(); // her first page: it holds the lock and writes for both
+    const second = await open(ada.context, site.origin + '/plain.html');
+    expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
+    await within(1000, () => hasUser(observer.tab, ada.userId));
+
+    // What Chrome does to a background tab: fire `freeze`, then run none of its code (headless
+    // Chromium does not freeze pages itself; a paused debugger stops the page's JS just the same).
+    await ada.tab.evaluate(() => document.dispatchEvent(new Event('freeze')));
+    const cdp = await ada.context.newCDPSession(ada.tab);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    try {
+      expect(await presenceCall<boolean>(second, `$presence.set('busy')`)).toBe(true);
+      await within(3000, () => hasUser(observer.tab, ada.userId, 'busy'));
+    } finally {
+      await cdp.send('Debugger.disable'); // resumes, or drops a pause still waiting for code to run
+    }
+
+    // Resumed, the first page rejoins as a follower and shows what the person chose meanwhile.
+    await ada.tab.evaluate(() => document.dispatchEvent(new Event('resume')));
+    await within(3000, async () => (await presenceCall(ada.tab, '$presence.me')) === 'busy');
+    await second.close({ runBeforeUnload: true });
+    expect(await presenceCall<boolean>(ada.tab, `$presence.set('back')`)).toBe(true);
+    await within(3000, () => hasUser(observer.tab, ada.userId, 'back'));
+  });
+
   it('without a session, start() leaves ready false and says sign-in is needed', async () => {
     const context = await browser.newContext();
     const tab = await open(context, site.origin + '/plain.html');

@@ -8,6 +8,7 @@ import { guest, keyClient, type SdkUser } from '../support/sdk';
 import { startEmulator, type Emulator } from '../../src/emulator/index';
 import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
+import type { DocumentLike } from '../../src/bindings/browser';
 import { untilChange } from '../support/wait';
 
 const KEY = 'integration-key';
@@ -176,6 +177,33 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     await until(observer.controller, () => observer.controller.of(ada.userId)?.metadata.page === 'Invoice #42');
     expect(statusOf(observer.controller, ada.userId)).toBe('editing');
     await until(ada.controller, () => ada.controller.view().ready && ada.controller.view().me === 'editing');
+  });
+
+  it('a frozen page writes nothing and keeps its row; resumed, it carries on as it was', async () => {
+    const projectId = newProject();
+    const observer = await person(projectId);
+    const page = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const ada = await person(projectId, { document: page as unknown as DocumentLike, heartbeatMs: 1000 });
+    expect(await observer.controller.start()).toBe(true);
+    expect(await ada.controller.start()).toBe(true);
+    expect(await ada.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
+    await until(observer.controller, () => statusOf(observer.controller, ada.userId) === 'editing');
+    const admin = keyClient(emulator.url, projectId, KEY);
+    const rowOf = async () => (await admin.presences.list()).presences.find((row) => row.userId === ada.userId) ?? null;
+    const written = (await rowOf())!.$updatedAt;
+
+    // Frozen, a page runs nothing; what it does in `freeze` decides what others see meanwhile:
+    // no DELETE (the person is still there, hidden), no write after it.
+    page.dispatchEvent(new Event('freeze'));
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // past a heartbeat (H = 1 s)
+    expect((await rowOf())?.$updatedAt).toBe(written);
+    expect(statusOf(observer.controller, ada.userId)).not.toBeNull();
+
+    page.dispatchEvent(new Event('resume'));
+    await until(ada.controller, () => ada.controller.view().ready && ada.controller.view().me === 'editing');
+    // Written again (lastSeen is the row's $updatedAt), with the status and metadata it had.
+    await until(observer.controller, () => (observer.controller.of(ada.userId)?.lastSeen ?? 0) > Date.parse(written));
+    expect(observer.controller.of(ada.userId)).toMatchObject({ status: 'editing', metadata: { page: 'Invoice #42' } });
   });
 
   it('a peer whose heartbeats stop disappears at its expiresAt with silent expiry', async () => {

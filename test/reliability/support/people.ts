@@ -13,14 +13,16 @@ import type { User } from '../../../src/emulator/state';
 /** A page whose visibility the test controls (the `visibilitychange` contract of browsers). */
 export class FakeDocument implements DocumentLike {
   visibilityState = 'visible';
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Map<string, Set<() => void>>();
 
-  addEventListener(_type: 'visibilitychange', listener: () => void): void {
-    this.listeners.add(listener);
+  addEventListener(type: string, listener: () => void): void {
+    const set = this.listeners.get(type) ?? new Set();
+    set.add(listener);
+    this.listeners.set(type, set);
   }
 
-  removeEventListener(_type: 'visibilitychange', listener: () => void): void {
-    this.listeners.delete(listener);
+  removeEventListener(type: string, listener: () => void): void {
+    this.listeners.get(type)?.delete(listener);
   }
 
   hide(): void {
@@ -31,18 +33,27 @@ export class FakeDocument implements DocumentLike {
     this.set('visible');
   }
 
-  get hidden(): boolean {
-    return this.visibilityState !== 'visible';
+  /** The browser freezes the page (a background tab stops running) or lets it run again. */
+  freeze(): void {
+    this.fire('freeze');
   }
 
-  get listening(): number {
-    return this.listeners.size;
+  resume(): void {
+    this.fire('resume');
+  }
+
+  get hidden(): boolean {
+    return this.visibilityState !== 'visible';
   }
 
   private set(state: string): void {
     if (state === this.visibilityState) return;
     this.visibilityState = state;
-    for (const listener of [...this.listeners]) listener();
+    this.fire('visibilitychange');
+  }
+
+  private fire(type: string): void {
+    for (const listener of [...(this.listeners.get(type) ?? [])]) listener();
   }
 }
 
