@@ -153,7 +153,9 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     const projectId = newProject();
     const observer = await person(projectId);
     const page = new EventTarget();
-    const ada = await person(projectId, { window: page });
+    // Entering the back/forward cache fires pagehide then freeze; leaving it, resume then pageshow.
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const ada = await person(projectId, { window: page, document: doc as unknown as DocumentLike });
     expect(await observer.controller.start()).toBe(true);
     expect(await ada.controller.start()).toBe(true);
     expect(await ada.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
@@ -163,6 +165,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     let sightings = 0;
     const admin = keyClient(emulator.url, projectId, KEY);
     page.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    doc.dispatchEvent(new Event('freeze'));
     await until(observer.controller, () => statusOf(observer.controller, ada.userId) === null);
     const watch = observer.controller.subscribe(() => {
       if (statusOf(observer.controller, ada.userId) !== null) sightings++;
@@ -173,6 +176,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect((await admin.presences.list()).presences.filter((row) => row.userId === ada.userId)).toEqual([]);
     expect(ada.controller.view()).toMatchObject({ me: null, ready: false, list: [] });
 
+    doc.dispatchEvent(new Event('resume'));
     page.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
     await until(observer.controller, () => observer.controller.of(ada.userId)?.metadata.page === 'Invoice #42');
     expect(statusOf(observer.controller, ada.userId)).toBe('editing');
