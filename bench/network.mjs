@@ -107,10 +107,11 @@ async function idle() {
     removeOnUnload: () => true,
     dispose() {},
   };
+  // Only `visibilitychange` is ever fired here (the library also listens for freeze/resume).
   const listeners = new Set();
   const doc = {
     visibilityState: 'visible',
-    addEventListener: (type, fn) => listeners.add(fn),
+    addEventListener: (type, fn) => type === 'visibilitychange' && listeners.add(fn),
     removeEventListener: (type, fn) => listeners.delete(fn),
   };
   const controller = createPresence({ transport, tabs: false, document: doc, window: null });
