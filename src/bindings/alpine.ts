@@ -7,8 +7,9 @@
  * costs the page a rendering pass even when nothing is written.
  * Records are the binding's own copies, patched in place, field by field (metadata by value): a
  * status change re-renders only what reads that person's status; `list` is a new array (and
- * `x-for` runs) only when someone comes, goes or moves. `$presence` returns the same facade object on every read (Alpine calls
- * magic callbacks on every access); its methods return promises of booleans and never throw.
+ * `x-for` runs) only when someone comes, goes or moves. `$presence` returns the same facade
+ * object on every read (Alpine calls magic callbacks on every access); its methods return
+ * promises of booleans and never throw.
  */
 import type { PresenceController, PresenceView, StartOptions } from '../presence';
 import { sameJson, type PresenceRecord } from '../records';

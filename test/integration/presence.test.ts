@@ -208,6 +208,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     // Written again (lastSeen is the row's $updatedAt), with the status and metadata it had.
     await until(observer.controller, () => (observer.controller.of(ada.userId)?.lastSeen ?? 0) > Date.parse(written));
     expect(observer.controller.of(ada.userId)).toMatchObject({ status: 'editing', metadata: { page: 'Invoice #42' } });
+    expect((await admin.presences.list()).presences.filter((row) => row.userId === ada.userId)).toHaveLength(1);
   });
 
   it('a peer whose heartbeats stop disappears at its expiresAt with silent expiry', async () => {
