@@ -173,6 +173,8 @@ export function createPresence(options: PresenceOptions): PresenceController {
         if (!tabs) send({ type: visible ? 'tab.visible' : 'tab.hidden' });
       }),
     );
+    // A page opened in the background starts hidden, and no visibilitychange will say so.
+    if (doc.visibilityState !== 'visible') send({ type: 'tab.hidden' });
   }
   let resume: SessionEvent[] | null = null;
   /** The page has been handed over (pagehide or freeze) and not shown again yet. */

@@ -183,6 +183,22 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     await until(ada.controller, () => ada.controller.view().ready && ada.controller.view().me === 'editing');
   });
 
+  it('a page opened in the background starts away, and is online once shown', async () => {
+    const projectId = newProject();
+    const observer = await person(projectId);
+    const page = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
+    const ada = await person(projectId, { document: page as unknown as DocumentLike });
+    expect(await observer.controller.start()).toBe(true);
+    expect(await ada.controller.start()).toBe(true);
+    expect(ada.controller.view().me).toBe('away');
+    await until(observer.controller, () => statusOf(observer.controller, ada.userId) === 'away');
+    expect(observer.controller.of(ada.userId)!.expiresAt).not.toBeNull();
+
+    page.visibilityState = 'visible';
+    page.dispatchEvent(new Event('visibilitychange'));
+    await until(observer.controller, () => statusOf(observer.controller, ada.userId) === 'online');
+  });
+
   it('a frozen page writes nothing and keeps its row; resumed, it carries on as it was', async () => {
     const projectId = newProject();
     const observer = await person(projectId);
