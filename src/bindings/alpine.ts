@@ -2,14 +2,15 @@
  * The only place where the presence actor meets Alpine. One controller subscription feeds one
  * `Alpine.reactive` view, flushed at most once per animation frame, so a burst of peer events
  * renders once; the roster is committed at most every ROSTER_EVERY_MS, except together with a
- * change of `me` or `ready` (so `me` and our own record, `ready` and the list, always agree).
+ * change of `me` or `ready` (so `me` and our own record, `ready` and the list, always agree) and
+ * whenever the session is not ready (a stream only flows while it is; stop() empties the list at once).
  * While the roster waits for its turn no frame is requested (a timer does the waiting): a frame
  * costs the page a rendering pass even when nothing is written.
  * Records are the binding's own copies, patched in place, field by field (metadata by value): a
  * status change re-renders only what reads that person's status; `list` is a new array (and
  * `x-for` runs) only when someone comes, goes or moves. `$presence` returns the same facade
  * object on every read (Alpine calls magic callbacks on every access); its methods return
- * promises of booleans and never throw.
+ * promises of booleans that never reject and resolve with the view already showing the outcome.
  */
 import type { PresenceController, PresenceView, StartOptions } from '../presence';
 import { sameJson, type PresenceRecord } from '../records';
@@ -141,12 +142,13 @@ export function bindPresence(
     }, Math.max(0, rosterWait()));
   };
 
-  const flush = () => {
+  /** `now`: commit whatever changed, throttle or not (a command has just settled). */
+  const flush = (now = false) => {
     scheduled = false;
     const next = controller.view();
     // Assign only what changed: each assignment is a reactive write that Alpine re-renders.
     if (rosterVersion !== controller.rosterVersion()) {
-      if (rosterWait() <= 0 || view.me !== next.me || view.ready !== next.ready) {
+      if (now || rosterWait() <= 0 || !next.ready || view.me !== next.me || view.ready !== next.ready) {
         rosterVersion = controller.rosterVersion();
         lastRosterCommit = Date.now();
         commitRoster(next.list);
@@ -166,15 +168,21 @@ export function bindPresence(
     // at 400 events/s asking for one per event cost ~5 % of the main thread.
     if (rosterWait() > 0) {
       const next = controller.view();
-      if (view.me === next.me && view.ready === next.ready && view.error === next.error) {
+      if (next.ready && view.me === next.me && view.ready === next.ready && view.error === next.error) {
         armRosterTimer();
         return;
       }
     }
     scheduled = true;
-    frames.request(flush);
+    frames.request(() => flush());
   };
   controller.subscribe(schedule);
+  /** A command's promise resolves with `$presence` already showing its outcome, not a frame later. */
+  const settled = (result: Promise<boolean>) =>
+    result.then((ok) => {
+      flush(true);
+      return ok;
+    });
 
   const facade: PresenceMagic = {
     get list() {
@@ -192,13 +200,13 @@ export function bindPresence(
     get error() {
       return view.error;
     },
-    start: (options) => controller.start(options),
-    set: (status, metadata) => controller.set(status, metadata),
+    start: (options) => settled(controller.start(options)),
+    set: (status, metadata) => settled(controller.set(status, metadata)),
     // Read through the reactive view so `x-show="$presence.of(id)"` re-renders on change.
     of: (userId) => (typeof userId === 'string' ? (view.records[userId] ?? null) : null),
     all: () => view.list,
-    clear: () => controller.clear(),
-    stop: () => controller.stop(),
+    clear: () => settled(controller.clear()),
+    stop: () => settled(controller.stop()),
   };
   Alpine.magic('presence', () => facade);
   return facade;

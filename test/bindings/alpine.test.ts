@@ -219,13 +219,14 @@ describe('roster commits under a stream of events', () => {
     vi.useFakeTimers();
     const fake = fakeSource();
     let requests = 0;
-    const frames: FrameScheduler = { request: (cb) => (requests++, setTimeout(cb, 16)) };
+    // Like requestAnimationFrame, the callback gets a timestamp.
+    const frames: FrameScheduler = { request: (cb) => (requests++, setTimeout(() => (cb as (t: number) => void)(16.7), 16)) };
     const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
     const commits: number[] = [];
     const t0 = Date.now();
     let shown = '';
     for (let i = 0; i < 100; i++) {
-      fake.emit({ ...rosterOf(person('u1', `s${i}`)) }, true);
+      fake.emit({ ...rosterOf(person('u1', `s${i}`)), ready: true }, true);
       vi.advanceTimersByTime(10); // 100 events a second for one second
       const status = magic.of('u1')?.status ?? '';
       if (status !== shown) {
@@ -255,6 +256,53 @@ describe('roster commits under a stream of events', () => {
     expect(magic.me).toBe('busy');
     expect(magic.ready).toBe(true);
     expect(magic.of('me')?.status).toBe('busy');
+  });
+
+  it('a frame that shows a new error does not carry the roster past the throttle', () => {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    // Like requestAnimationFrame, the callback gets a timestamp.
+    const frames: FrameScheduler = { request: (cb) => setTimeout(() => (cb as (t: number) => void)(16.7), 16) };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    fake.emit({ ...rosterOf(person('u1', 'online')), ready: true }, true);
+    vi.advanceTimersByTime(16);
+    fake.emit({ ...rosterOf(person('u1', 'busy')), error: 'Network down' }, true);
+    vi.advanceTimersByTime(16);
+    expect({ error: magic.error, status: magic.of('u1')?.status }).toEqual({ error: 'Network down', status: 'online' });
+    vi.advanceTimersByTime(ROSTER_EVERY_MS);
+    expect(magic.of('u1')?.status).toBe('busy');
+  });
+
+  it('a command resolves with $presence already showing its outcome', async () => {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    const frames: FrameScheduler = { request: (cb) => setTimeout(cb, 16) };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('me', 'busy')), me: 'busy', ready: true }, true);
+    vi.advanceTimersByTime(16);
+    const source = fake.source;
+    source.stop = async () => {
+      fake.emit({ ...rosterOf(), me: null, ready: false }, true);
+      return true;
+    };
+    expect(await magic.stop()).toBe(true); // no frame has run since
+    expect({ list: magic.list, me: magic.me, ready: magic.ready }).toEqual({ list: [], me: null, ready: false });
+  });
+
+  it('a roster emptied after the session stopped shows at once, whatever the throttle', () => {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    const frames: FrameScheduler = { request: (cb) => setTimeout(cb, 16) };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('me', 'busy')), me: 'busy', ready: true }, true);
+    vi.advanceTimersByTime(16);
+    // stop(): `me` and `ready` go first (stopping), the roster is forgotten a round trip later.
+    fake.emit({ ...rosterOf(person('u1', 'online')), me: null, ready: false }, true);
+    vi.advanceTimersByTime(16);
+    expect(magic.list.map((p) => p.userId)).toEqual(['u1']);
+    fake.emit({ ...rosterOf() }, true);
+    vi.advanceTimersByTime(16); // well within the 250 ms
+    expect(magic.list).toEqual([]);
   });
 });
 
