@@ -142,13 +142,16 @@ export function bindPresence(
     }, Math.max(0, rosterWait()));
   };
 
+  /** The roster goes with this view at once, throttle or not: it is due, or `me`/`ready` change, or no stream flows. */
+  const rosterNow = (next: PresenceView) => rosterWait() <= 0 || !next.ready || view.me !== next.me || view.ready !== next.ready;
+
   /** `now`: commit whatever changed, throttle or not (a command has just settled). */
   const flush = (now = false) => {
     scheduled = false;
     const next = controller.view();
     // Assign only what changed: each assignment is a reactive write that Alpine re-renders.
     if (rosterVersion !== controller.rosterVersion()) {
-      if (now || rosterWait() <= 0 || !next.ready || view.me !== next.me || view.ready !== next.ready) {
+      if (now || rosterNow(next)) {
         rosterVersion = controller.rosterVersion();
         lastRosterCommit = Date.now();
         commitRoster(next.list);
@@ -166,12 +169,10 @@ export function bindPresence(
     // Only the roster changed and it is not due yet: wait on the timer, not on frames. Every
     // requested animation frame makes the browser run style, layout and paint, even for nothing;
     // at 400 events/s asking for one per event cost ~5 % of the main thread.
-    if (rosterWait() > 0) {
-      const next = controller.view();
-      if (next.ready && view.me === next.me && view.ready === next.ready && view.error === next.error) {
-        armRosterTimer();
-        return;
-      }
+    const next = controller.view();
+    if (!rosterNow(next) && view.error === next.error) {
+      armRosterTimer();
+      return;
     }
     scheduled = true;
     frames.request(() => flush());
