@@ -21,6 +21,7 @@ import {
 } from './machines/session';
 import {
   createTabCoordinator,
+  isVisible,
   onFreeze,
   onPageHide,
   onPageShow,
@@ -174,7 +175,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
       }),
     );
     // A page opened in the background starts hidden, and no visibilitychange will say so.
-    if (doc.visibilityState !== 'visible') send({ type: 'tab.hidden' });
+    if (!isVisible(doc)) send({ type: 'tab.hidden' });
   }
   let resume: SessionEvent[] | null = null;
   /** The page has been handed over (pagehide or freeze) and not shown again yet. */

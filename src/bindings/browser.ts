@@ -295,7 +295,8 @@ export function onFreeze(document: DocumentLike, freeze: () => void, resume: () 
   };
 }
 
-const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';
+/** Is the page shown (not hidden, not prerendering)? */
+export const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';
 
 function ignore() {}
 

@@ -49,6 +49,10 @@ function until(controller: PresenceController, probe: () => boolean, ms = 1000):
 
 const statusOf = (controller: PresenceController, userId: string) => controller.of(userId)?.status ?? null;
 
+/** A page's document as far as presence uses it: its visibility and the events on it. */
+const pageDocument = (visibilityState: 'visible' | 'hidden') => Object.assign(new EventTarget(), { visibilityState });
+const asDocument = (page: ReturnType<typeof pageDocument>) => page as unknown as DocumentLike;
+
 describe('createPresence with the Appwrite transport and the emulator', () => {
   it('three people see each other start, set, clear and stop within 1 s', async () => {
     const projectId = newProject();
@@ -154,8 +158,8 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     const observer = await person(projectId);
     const page = new EventTarget();
     // Entering the back/forward cache fires pagehide then freeze; leaving it, resume then pageshow.
-    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-    const ada = await person(projectId, { window: page, document: doc as unknown as DocumentLike });
+    const doc = pageDocument('visible');
+    const ada = await person(projectId, { window: page, document: asDocument(doc) });
     expect(await observer.controller.start()).toBe(true);
     expect(await ada.controller.start()).toBe(true);
     expect(await ada.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
@@ -186,8 +190,8 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
   it('a page opened in the background starts away, and is online once shown', async () => {
     const projectId = newProject();
     const observer = await person(projectId);
-    const page = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
-    const ada = await person(projectId, { document: page as unknown as DocumentLike });
+    const page = pageDocument('hidden');
+    const ada = await person(projectId, { document: asDocument(page) });
     expect(await observer.controller.start()).toBe(true);
     expect(await ada.controller.start()).toBe(true);
     expect(ada.controller.view().me).toBe('away');
@@ -202,8 +206,8 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
   it('a frozen page writes nothing and keeps its row; resumed, it carries on as it was', async () => {
     const projectId = newProject();
     const observer = await person(projectId);
-    const page = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-    const ada = await person(projectId, { document: page as unknown as DocumentLike, heartbeatMs: 1000 });
+    const page = pageDocument('visible');
+    const ada = await person(projectId, { document: asDocument(page), heartbeatMs: 1000 });
     expect(await observer.controller.start()).toBe(true);
     expect(await ada.controller.start()).toBe(true);
     expect(await ada.controller.set('editing', { page: 'Invoice #42' })).toBe(true);
