@@ -102,6 +102,21 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect(a.controller.view().me).toBe('review');
     expect(a.controller.view().error).toMatch(/Could not publish your status/);
     await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'review', 3000);
+
+    // The same holds for clear(): answered false, yet the row goes a backoff later (chaos found a
+    // person whose false clear() was believed to have changed nothing).
+    emulator.failWrites(1);
+    try {
+      expect(await a.controller.clear()).toBe(false);
+    } finally {
+      emulator.failWrites(0);
+    }
+    expect(a.controller.view().me).toBeNull();
+    expect(a.controller.view().error).toMatch(/Could not remove your status: .*\(kept; trying again in 1 s\)/);
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === null, 3000);
+    await until(a.controller, () => a.controller.view().error === null);
+    const server = await keyClient(emulator.url, projectId, KEY).presences.list();
+    expect(server.presences.map((row) => row.userId)).not.toContain(a.userId);
   });
 
   it('bad input sets error, returns false and sends nothing', async () => {
