@@ -2,7 +2,8 @@
  * Size budget of the CDN script (dist/manifest.appwrite.presences.js, xstate inside), min+gzip.
  * The product goal is 16 KB (16 384 bytes); xstate alone is ~12.7–13.4 KB of it — see
  * bench/README.md. Measured 28 432–28 588 bytes (terser, gzip -9) when this test was written;
- * 29 063 after the es2022 target and a third terser pass made room for two fixes. Until the goal
+ * 29 063 after the es2022 target and a third terser pass made room for two fixes; 29 027 with
+ * src/machines/setup.ts (xstate's unused action creators left out). Until the goal
  * is reached this is a ratchet: the build may not grow past the limit, and the limit only ever
  * comes down. It measures the build, it never builds: `npm ci` runs `prepare` (tsup), and
  * `npm run build` makes it locally.
@@ -16,7 +17,7 @@ const BUNDLE = join(import.meta.dirname, '..', 'dist', 'manifest.appwrite.presen
 /** The product goal. */
 export const GOAL_BYTES = 16 * 1024;
 /** The ratchet: measured size when last lowered plus ~2 % margin. Lower it when the bundle shrinks. */
-export const LIMIT_BYTES = 29_300;
+export const LIMIT_BYTES = 29_250;
 
 describe('CDN bundle size', () => {
   it(`stays within ${LIMIT_BYTES} bytes min+gzip (goal ${GOAL_BYTES})`, () => {

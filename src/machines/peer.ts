@@ -5,7 +5,8 @@
  * leaves at its `expiresAt` on the server clock; a tombstone blocks upserts up to its `updatedAt`
  * for `tombstoneMs`, then the peer is forgotten.
  */
-import { assertEvent, assign, setup } from 'xstate';
+import { assertEvent, assign } from 'xstate';
+import { setup } from './setup';
 import type { PeerDoc } from '../transport/types';
 
 /**

@@ -15,7 +15,6 @@ import {
   assign,
   fromCallback,
   fromPromise,
-  setup,
   spawnChild,
   stopChild,
   type DoneActorEvent,
@@ -38,6 +37,7 @@ import type {
 } from '../transport/types';
 import type { ServerClock } from './clock';
 import type { Roster, SelfRecord } from './roster';
+import { setup } from './setup';
 
 export const DEFAULT_HEARTBEAT_MS = 25_000;
 export const MIN_HEARTBEAT_MS = 1_000;

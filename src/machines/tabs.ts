@@ -6,7 +6,8 @@
  * a role is announced only once the lock has answered; a peer is forgotten only on its `bye` or when
  * the locks prove it gone (never on silence), so "am I the last tab?" errs towards "no".
  */
-import { assertEvent, assign, enqueueActions, setup, type SnapshotFrom } from 'xstate';
+import { assertEvent, assign, enqueueActions, type SnapshotFrom } from 'xstate';
+import { setup } from './setup';
 
 export type Metadata = Record<string, unknown>;
 
