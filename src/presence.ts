@@ -18,6 +18,7 @@ import {
   startProblem,
   type SessionContext,
   type SessionEvent,
+  type SessionSnapshot,
 } from './machines/session';
 import {
   createTabCoordinator,
@@ -249,30 +250,28 @@ export function createPresence(options: PresenceOptions): PresenceController {
     const seq = selectSeq(actor.getSnapshot());
     if (seq === before) return Promise.resolve(false);
     share();
+    return answer((snapshot) => commandOutcome(snapshot, seq), COMMAND_TIMEOUT_MS);
+  }
+
+  /** start()'s answer: true once ready, false when the session ended up idle or stopped instead. */
+  function whenReady(): Promise<boolean> {
+    return answer((snapshot) => (selectReady(snapshot) ? true : snapshot.matches('idle') || snapshot.matches('stopped') ? false : undefined));
+  }
+
+  /**
+   * The first defined `outcome` of the current snapshot or of a later one; false after `ms`
+   * without one.
+   */
+  function answer(outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(false), COMMAND_TIMEOUT_MS);
+      const timer = ms === undefined ? undefined : setTimeout(() => done(false), ms);
       const subscription = actor.subscribe((snapshot) => check(snapshot));
-      function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
-        const outcome = commandOutcome(snapshot, seq);
-        if (outcome !== undefined) done(outcome);
+      function check(snapshot: SessionSnapshot) {
+        const value = outcome(snapshot);
+        if (value !== undefined) done(value);
       }
       function done(value: boolean) {
         clearTimeout(timer);
-        subscription.unsubscribe();
-        resolve(value);
-      }
-      check(actor.getSnapshot());
-    });
-  }
-
-  function whenReady(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const subscription = actor.subscribe((snapshot) => check(snapshot));
-      function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
-        if (selectReady(snapshot)) done(true);
-        else if (snapshot.matches('idle') || snapshot.matches('stopped')) done(false);
-      }
-      function done(value: boolean) {
         subscription.unsubscribe();
         resolve(value);
       }
@@ -310,16 +309,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
     async stop() {
       send({ type: 'session.stop' });
-      const stopped = await new Promise<boolean>((resolve) => {
-        const subscription = actor.subscribe((snapshot) => check(snapshot));
-        function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
-          if (!snapshot.matches('stopping')) {
-            subscription.unsubscribe();
-            resolve(snapshot.matches('stopped') || snapshot.matches('idle'));
-          }
-        }
-        check(actor.getSnapshot());
-      });
+      const stopped = await answer((snapshot) => (snapshot.matches('stopping') ? undefined : snapshot.matches('stopped') || snapshot.matches('idle')));
       tabs?.leave();
       tabs = null;
       tabsUserId = null;
