@@ -7,7 +7,8 @@
  * 1 s, 2 s, 4 s … (≤ min(30 s, H)) until one succeeds, a write whose row came back with a lifetime
  * off by more than LIFETIME_SLACK_MS + 2 round trips (a clock not yet sampled) written again a
  * writeGap later; the roster is listed once realtime is connected (or after 5 s, connectTimeout)
- * and again on every reconnect, peer events buffered meanwhile.
+ * and again on every reconnect, peer events buffered meanwhile; stop() tries the row's DELETE
+ * STOP_REMOVE_ATTEMPTS times when it fails transiently (1 s, then 2 s apart), then gives up.
  */
 import {
   and,
@@ -49,6 +50,12 @@ export const WRITE_GAP_MS = 250;
 export const RETRY_FIRST_MS = 1_000;
 /** … at most this long apart (and never further apart than a heartbeat). */
 export const RETRY_MAX_MS = 30_000;
+/**
+ * stop() tries to delete the row this many times when the failures are transient (5xx, network),
+ * 1 s then 2 s apart: a blip would otherwise leave everyone seeing you for 3 heartbeats. The
+ * wait is bounded so that stop() still resolves in a few seconds when the server is down.
+ */
+export const STOP_REMOVE_ATTEMPTS = 3;
 /** List the roster anyway when realtime has not said `connected` by then. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Browsers run hidden pages' timers about once a minute, so hidden heartbeats are no more frequent. */
@@ -245,6 +252,7 @@ export const sessionMachine = setup({
     silent: ({ context }) => !context.leader || context.desired === null,
     writeSettled: ({ context }) => context.inflight === null,
     removesOnStop: ({ context }) => context.hasRow && !context.othersPresent && !context.restart,
+    removeRetries: ({ context, event }) => removeRetries(context, event),
     restartRequested: ({ context }) => context.restart,
   },
   actions: {
@@ -383,7 +391,7 @@ export const sessionMachine = setup({
       // A refusal (4xx) would be refused again; anything else is kept and written again soon.
       const transient = isTransient(event.error);
       const failures = transient ? context.failures + 1 : 0;
-      const retry = transient ? ` (kept; trying again in ${Math.round(retryDelay({ ...context, failures }) / 1000)} s)` : '';
+      const retry = transient ? tryingAgain({ ...context, failures }, 'kept; ') : '';
       return {
         inflight: null,
         failedSeq: Math.max(context.failedSeq, w.seq),
@@ -431,8 +439,13 @@ export const sessionMachine = setup({
     noteWarning: assign(({ event }) => (event.type === 'transport.warning' ? { warning: event.reason } : {})),
     forgetRoster: ({ context }) => context.roster.clear(),
     shutDown: assign(({ context }) => ({ due: false, loaded: false, buffer: [], inflight: null, failures: 0, ...(context.restart ? {} : failPending(context)) })),
-    rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null }),
-    removeFailed: assign(({ event }) => ({ error: `Could not remove your status: ${messageOf(eventError(event))}` })),
+    // The row is gone: no earlier write's error (nor a retry's) is still true.
+    rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null, error: null }),
+    resetFailures: assign({ failures: 0 }),
+    removeFailed: assign(({ context, event }) => {
+      const retry = removeRetries(context, event) ? tryingAgain({ ...context, failures: context.failures + 1 }) : '';
+      return { failures: context.failures + 1, error: `Could not remove your status: ${messageOf(eventError(event))}${retry}` };
+    }),
   },
 }).createMachine({
   id: 'session',
@@ -754,7 +767,7 @@ export const sessionMachine = setup({
       states: {
         draining: {
           always: [
-            { guard: and(['writeSettled', 'removesOnStop']), target: 'removing' },
+            { guard: and(['writeSettled', 'removesOnStop']), target: 'removing', actions: 'resetFailures' },
             { guard: 'writeSettled', target: '#session.stopped' },
           ],
           on: {
@@ -768,8 +781,16 @@ export const sessionMachine = setup({
             src: 'remove',
             input: ({ context }) => ({ presenceId: context.presenceId ?? '' }),
             onDone: { target: '#session.stopped', actions: 'rowRemoved' },
-            onError: { target: '#session.stopped', actions: 'removeFailed' },
+            onError: [
+              { guard: 'removeRetries', target: 'retrying', actions: 'removeFailed' },
+              { target: '#session.stopped', actions: 'removeFailed' },
+            ],
           },
+        },
+        // A restart asked meanwhile writes the row again anyway: no need to delete it first.
+        retrying: {
+          always: { guard: 'restartRequested', target: '#session.stopped' },
+          after: { writeGap: 'removing' },
         },
       },
     },
@@ -954,6 +975,16 @@ function publishInput(context: SessionContext): PublishInput {
     teamId: context.teamId,
     userId: context.identity?.userId ?? '',
   };
+}
+
+/** stop()'s DELETE failed: is it worth another try? (transient, attempts left, no restart waiting) */
+function removeRetries(context: SessionContext, event: { type: string }): boolean {
+  return isTransient(eventError(event)) && context.failures + 1 < STOP_REMOVE_ATTEMPTS && !context.restart;
+}
+
+/** The error's tail while a write waits to be retried. */
+function tryingAgain(context: Pick<SessionContext, 'failures' | 'heartbeatMs'>, prefix = ''): string {
+  return ` (${prefix}trying again in ${Math.round(retryDelay(context) / 1000)} s)`;
 }
 
 /** The pause before the next write: the write gap, or the backoff after transient failures. */

@@ -119,6 +119,25 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect(server.presences.map((row) => row.userId)).not.toContain(a.userId);
   });
 
+  it('stop() still deletes the row when the first DELETE meets a 5xx: nobody sees a ghost for 3 heartbeats', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    const observer = await person(projectId);
+    await a.controller.start();
+    await observer.controller.start();
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+
+    emulator.failWrites(1);
+    const stopping = a.controller.stop();
+    await until(a.controller, () => /Could not remove your status: .*\(trying again in 1 s\)/.test(a.controller.view().error ?? ''));
+    emulator.failWrites(0);
+    expect(await stopping).toBe(true);
+    expect(a.controller.view()).toMatchObject({ list: [], ready: false, me: null, error: null });
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === null, 3000);
+    const server = await keyClient(emulator.url, projectId, KEY).presences.list();
+    expect(server.presences.map((row) => row.userId)).not.toContain(a.userId);
+  });
+
   it('bad input sets error, returns false and sends nothing', async () => {
     const projectId = newProject();
     const a = await person(projectId);

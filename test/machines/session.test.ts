@@ -17,6 +17,7 @@ import {
   selectSeq,
   RETRY_FIRST_MS,
   RETRY_MAX_MS,
+  STOP_REMOVE_ATTEMPTS,
   WRITE_GAP_MS,
   type StartOptions,
 } from '../../src/machines/session';
@@ -614,6 +615,69 @@ describe('clear() and stop() (behaviour 11)', () => {
     await answer(h);
     expect(selectPhase(h.snapshot())).toBe('starting');
     expect(removals(h)).toHaveLength(0);
+    h.transport.resolve('identify', ada);
+    await flush();
+    expect(lastPublish(h)?.status).toBe('back');
+  });
+
+  it('stop retries a removal lost to a 5xx after 1 s, then 2 s, and the retry\'s success clears the error', async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    h.send({ type: 'session.stop' });
+    const serverError = () => Object.assign(new Error('Server Error'), { code: 500 });
+    for (const [attempt, wait] of [[1, RETRY_FIRST_MS], [2, 2 * RETRY_FIRST_MS]] as const) {
+      h.transport.reject('removeRow', serverError());
+      await flush();
+      expect(selectPhase(h.snapshot())).toBe('stopping');
+      expect(selectError(h.snapshot())).toBe(`Could not remove your status: Server Error (trying again in ${wait / 1000} s)`);
+      vi.advanceTimersByTime(wait - 1);
+      expect(removals(h), `no retry before ${wait} ms`).toHaveLength(attempt);
+      vi.advanceTimersByTime(1);
+      expect(removals(h), `retried after ${wait} ms`).toHaveLength(attempt + 1);
+    }
+    h.transport.resolve('removeRow');
+    await flush();
+    expect(selectPhase(h.snapshot())).toBe('stopped');
+    expect(selectError(h.snapshot())).toBeNull();
+    expect(h.context().hasRow).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it(`stop gives up after ${STOP_REMOVE_ATTEMPTS} transient failures, and at once on a refusal; the error stays`, async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    h.send({ type: 'session.stop' });
+    for (let attempt = 1; attempt <= STOP_REMOVE_ATTEMPTS; attempt++) {
+      h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 503 }));
+      await flush();
+      vi.runOnlyPendingTimers();
+    }
+    expect(removals(h)).toHaveLength(STOP_REMOVE_ATTEMPTS);
+    expect(selectPhase(h.snapshot())).toBe('stopped');
+    expect(selectError(h.snapshot())).toBe('Could not remove your status: Server Error');
+    expect(h.context().hasRow).toBe(true); // the page's keepalive DELETE at pagehide still tries
+    expect(vi.getTimerCount()).toBe(0);
+
+    const refused = harness();
+    await liveAndWritten(refused);
+    refused.send({ type: 'session.stop' });
+    refused.transport.reject('removeRow', Object.assign(new Error('Unauthorized'), { code: 401 }));
+    await flush();
+    expect(selectPhase(refused.snapshot())).toBe('stopped');
+    expect(removals(refused)).toHaveLength(1);
+  });
+
+  it('start while a removal waits to be retried starts again at once, without deleting the row', async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    h.send({ type: 'session.stop' });
+    h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 500 }));
+    await flush();
+    h.send({ type: 'session.start', options: { status: 'back' } });
+    expect(selectPhase(h.snapshot())).toBe('starting');
+    expect(selectError(h.snapshot())).toBeNull();
+    vi.advanceTimersByTime(10 * RETRY_FIRST_MS);
+    expect(removals(h)).toHaveLength(1);
     h.transport.resolve('identify', ada);
     await flush();
     expect(lastPublish(h)?.status).toBe('back');

@@ -72,6 +72,7 @@ export const events: Event[] = [
   { type: 'xstate.error.actor.write', error: new Error('write failed'), actorId: 'write' },
   { type: 'xstate.done.actor.removeRow', output: undefined, actorId: 'removeRow' },
   { type: 'xstate.error.actor.removeRow', error: new Error('remove failed'), actorId: 'removeRow' },
+  { type: 'xstate.error.actor.removeRow', error: Object.assign(new Error('Server Error'), { code: 500 }), actorId: 'removeRow' },
   ...(afterEvents(sessionMachine) as Event[]),
 ];
 
