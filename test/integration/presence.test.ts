@@ -49,6 +49,13 @@ function until(controller: PresenceController, probe: () => boolean, ms = 1000):
 
 const statusOf = (controller: PresenceController, userId: string) => controller.of(userId)?.status ?? null;
 
+/** `userId`'s row is deleted: the observer stops showing them within 3 s, and the server lists no row. */
+async function goneEverywhere(projectId: string, userId: string, observer: PresenceController): Promise<void> {
+  await until(observer, () => statusOf(observer, userId) === null, 3000);
+  const server = await keyClient(emulator.url, projectId, KEY).presences.list();
+  expect(server.presences.map((row) => row.userId)).not.toContain(userId);
+}
+
 /** A page's document as far as presence uses it: its visibility and the events on it. */
 const pageDocument = (visibilityState: 'visible' | 'hidden') => Object.assign(new EventTarget(), { visibilityState });
 const asDocument = (page: ReturnType<typeof pageDocument>) => page as unknown as DocumentLike;
@@ -113,10 +120,8 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     }
     expect(a.controller.view().me).toBeNull();
     expect(a.controller.view().error).toMatch(/Could not remove your status: .*\(kept; trying again in 1 s\)/);
-    await until(observer.controller, () => statusOf(observer.controller, a.userId) === null, 3000);
+    await goneEverywhere(projectId, a.userId, observer.controller);
     await until(a.controller, () => a.controller.view().error === null);
-    const server = await keyClient(emulator.url, projectId, KEY).presences.list();
-    expect(server.presences.map((row) => row.userId)).not.toContain(a.userId);
   });
 
   it('stop() still deletes the row when the first DELETE meets a 5xx: nobody sees a ghost for 3 heartbeats', async () => {
@@ -133,9 +138,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     emulator.failWrites(0);
     expect(await stopping).toBe(true);
     expect(a.controller.view()).toMatchObject({ list: [], ready: false, me: null, error: null });
-    await until(observer.controller, () => statusOf(observer.controller, a.userId) === null, 3000);
-    const server = await keyClient(emulator.url, projectId, KEY).presences.list();
-    expect(server.presences.map((row) => row.userId)).not.toContain(a.userId);
+    await goneEverywhere(projectId, a.userId, observer.controller);
   });
 
   it('bad input sets error, returns false and sends nothing', async () => {
