@@ -49,6 +49,17 @@ function until(controller: PresenceController, probe: () => boolean, ms = 1000):
 
 const statusOf = (controller: PresenceController, userId: string) => controller.of(userId)?.status ?? null;
 
+/** `a` and an observer in a fresh project, both tracking, the observer already seeing `a` online. */
+async function watchedPair(options: Partial<PresenceOptions> = {}) {
+  const projectId = newProject();
+  const a = await person(projectId, options);
+  const observer = await person(projectId);
+  await a.controller.start();
+  await observer.controller.start();
+  await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+  return { projectId, a, observer };
+}
+
 /** `userId`'s row is deleted: the observer stops showing them within 3 s, and the server lists no row. */
 async function goneEverywhere(projectId: string, userId: string, observer: PresenceController): Promise<void> {
   await until(observer, () => statusOf(observer, userId) === null, 3000);
@@ -125,12 +136,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
   });
 
   it('stop() still deletes the row when the first DELETE meets a 5xx: nobody sees a ghost for 3 heartbeats', async () => {
-    const projectId = newProject();
-    const a = await person(projectId);
-    const observer = await person(projectId);
-    await a.controller.start();
-    await observer.controller.start();
-    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+    const { projectId, a, observer } = await watchedPair();
 
     emulator.failWrites(1);
     const stopping = a.controller.stop();
@@ -142,12 +148,7 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
   });
 
   it('bad input sets error, returns false and sends nothing', async () => {
-    const projectId = newProject();
-    const a = await person(projectId);
-    const observer = await person(projectId);
-    await a.controller.start();
-    await observer.controller.start();
-    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+    const { a, observer } = await watchedPair();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     for (const [status, metadata] of [
