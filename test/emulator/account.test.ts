@@ -1,18 +1,12 @@
 import { Account, AppwriteException, Client, ID } from 'appwrite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/index';
+import { useEmulator } from '../support/emulator';
 import { guest, member, visitor } from '../support/sdk';
 import { call, expectErrorShape } from './wire';
 
 const PROJECT = 'account-tests';
-let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
+const emulator = useEmulator();
 
 async function rejection(promise: Promise<unknown>): Promise<AppwriteException> {
   const error = await promise.then(

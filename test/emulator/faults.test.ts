@@ -1,24 +1,18 @@
 import { Channel, ID, Permission, Role } from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { EventLog, guest, keyClient, type Frame, type SdkUser } from '../support/sdk';
 import { call, expectErrorShape, openSocket, realtimeUrl } from './wire';
 
 const PROJECT = 'fault-tests';
 const KEY = 'fault-key';
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 const opened: { close(): Promise<void> }[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((thing) => thing.close()));
   emulator.failWrites(0);
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 async function user(): Promise<SdkUser> {

@@ -1,7 +1,7 @@
 import { ID } from 'appwrite';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { guest, type SdkUser } from '../support/sdk';
 import { call, expectErrorShape, openSocket, realtimeUrl, type Frame } from './wire';
 
@@ -9,15 +9,11 @@ const PROJECT = 'fuzz-tests';
 const KEY = 'fuzz-key';
 const SEED = 20_260_821;
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let someone: SdkUser;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
   someone = await guest(emulator.url, PROJECT);
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 const TYPES = ['ping', 'authentication', 'subscribe', 'unsubscribe', 'presence'];

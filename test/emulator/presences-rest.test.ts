@@ -1,6 +1,6 @@
 import { AppwriteException, ID, Permission, Query, Role } from 'appwrite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { guest, keyClient, type KeyClient, type SdkUser } from '../support/sdk';
 import { call, expectErrorShape } from './wire';
 
@@ -8,16 +8,12 @@ const PROJECT = 'presence-rest';
 const KEY = 'rest-test-key';
 const MINUTE = 60_000;
 
-let emulator: Emulator;
 let clockOffset = 0;
+const emulator = useEmulator({ apiKey: KEY, clock: { now: () => Date.now() + clockOffset } });
 let key: KeyClient;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY, clock: { now: () => Date.now() + clockOffset } });
   key = keyClient(emulator.url, PROJECT, KEY);
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 /** The error of a rejected SDK call (`appwrite` or `node-appwrite`): code, type and message. */

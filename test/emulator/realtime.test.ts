@@ -1,6 +1,6 @@
 import { Channel, ID, Permission, Query, Role } from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { EventLog, guest, keyClient, member, named, visitor, type Frame, type SdkUser } from '../support/sdk';
 import { openSocket, realtimeUrl, type RawSocket } from './wire';
 
@@ -8,17 +8,11 @@ const PROJECT = 'realtime-tests';
 const KEY = 'realtime-key';
 const DAY = 24 * 60 * 60_000;
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 const opened: { close(): Promise<void> }[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((thing) => thing.close()));
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 async function user(kind: 'guest' | 'member' = 'guest'): Promise<SdkUser> {

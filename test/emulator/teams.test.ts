@@ -1,24 +1,20 @@
 import { AppwriteException, Channel, ID, Permission, Role } from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { EventLog, guest, keyClient, member, visitor, type KeyClient, type SdkUser } from '../support/sdk';
 
 const PROJECT = 'team-tests';
 const KEY = 'team-key';
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let key: KeyClient;
 const opened: SdkUser[] = [];
 
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
   key = keyClient(emulator.url, PROJECT, KEY);
 });
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((user) => user.close()));
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 async function person(name: string): Promise<SdkUser> {

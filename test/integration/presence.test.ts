@@ -3,25 +3,19 @@
  * 127.0.0.1. Each person is their own SDK client (independent sessions, see test/support/sdk.ts).
  */
 import * as Appwrite from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { guest, keyClient, type SdkUser } from '../support/sdk';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import type { DocumentLike } from '../../src/bindings/browser';
 import { untilChange } from '../support/wait';
 
 const KEY = 'integration-key';
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let project = 0;
 const running: PresenceController[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
-afterAll(async () => {
-  await emulator.close();
-});
 afterEach(async () => {
   for (const controller of running.splice(0)) controller.dispose();
 });

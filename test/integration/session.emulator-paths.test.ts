@@ -22,10 +22,10 @@
  * timers (≥ 5 s, 20–25 s and ≥ 60 s of waiting), `start({ teamId })` (the facade's start takes no team).
  */
 import * as Appwrite from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ID } from 'appwrite';
 import { guest, keyClient, type SdkUser } from '../support/sdk';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController } from '../../src/presence';
 import { selectMe, selectPhase, type SessionSnapshot } from '../../src/machines/session';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
@@ -37,16 +37,10 @@ import { coveringPaths, expandOnce } from '../support/paths';
 import { events, identified, input, key, logic, name, paths, plainKey, rosterListed, warm, written, type Event, type Path } from '../support/session-paths';
 
 const KEY = 'integration-key';
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let project = 0;
 const running: PresenceController[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
-afterAll(async () => {
-  await emulator.close();
-});
 afterEach(async () => {
   for (const controller of running.splice(0)) controller.dispose();
 });

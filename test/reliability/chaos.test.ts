@@ -15,8 +15,8 @@
  * `npm test` runs 2 rounds of 12 s of faults, alone after the other files; `npm run soak` runs 10
  * rounds of 30 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import { guest, keyClient } from '../support/sdk';
@@ -35,14 +35,10 @@ const SEED = SOAK ? Date.now() % 2 ** 31 : 424_242;
 /** Delivery allowance: an event published this long ago should have reached a connected socket. */
 const DELIVERY_MS = 500;
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 const restoreConsole = quietSdkConsole();
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
 afterAll(async () => {
-  await emulator.close();
   restoreConsole();
 });
 

@@ -7,8 +7,8 @@
  */
 import * as Appwrite from 'appwrite';
 import { AppwriteException, ID, Permission, Role } from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import { guest, keyClient, member, type SdkUser } from '../support/sdk';
@@ -17,18 +17,12 @@ import { SimServer } from './support/sim';
 import { pollUntil } from '../support/wait';
 
 const KEY = 'security-key';
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let projects = 0;
 const cleanups: (() => unknown)[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await emulator.close();
 });
 
 function presenceFor(user: SdkUser, teamId: string | null = null): PresenceController {

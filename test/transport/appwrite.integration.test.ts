@@ -4,9 +4,9 @@
  * keeps each project's data apart), so tests share one emulator without seeing each other.
  */
 import * as Appwrite from 'appwrite';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, setup, toPromise, type AnyActorLogic, type InputFrom, type OutputFrom } from 'xstate';
-import { startEmulator, type Emulator } from '../../src/emulator/index';
+import { useEmulator } from '../support/emulator';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
 import type { PeerDoc, Transport, TransportEvent } from '../../src/transport/types';
 import { guest, keyClient, member, visitor, type SdkUser } from '../support/sdk';
@@ -14,22 +14,16 @@ import { guest, keyClient, member, visitor, type SdkUser } from '../support/sdk'
 const KEY = 'transport-test-key';
 const HOUR = 3_600_000;
 
-let emulator: Emulator;
+const emulator = useEmulator({ apiKey: KEY });
 let projects = 0;
 const cleanups: (() => unknown)[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, apiKey: KEY });
-});
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   vi.restoreAllMocks();
 });
 
-afterAll(async () => {
-  await emulator.close();
-});
 
 function project(): string {
   return `transport-${++projects}`;
