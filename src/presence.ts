@@ -344,15 +344,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
       // and waits in `idle` to resume as whoever signs in next.
       if (!actor.getSnapshot().matches('tracking')) return;
       send({ type: 'identity.changed', identity: null });
-      await new Promise<void>((resolve) => {
-        const subscription = actor.subscribe((snapshot) => check(snapshot));
-        function check(snapshot: ReturnType<typeof actor.getSnapshot>) {
-          if (snapshot.matches('switching')) return;
-          subscription.unsubscribe();
-          resolve();
-        }
-        check(actor.getSnapshot());
-      });
+      await answer((snapshot) => (snapshot.matches('switching') ? undefined : true));
     },
     dispose() {
       actor.send({ type: 'session.stop' });
