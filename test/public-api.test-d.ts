@@ -98,6 +98,10 @@ describe('the npm entry', () => {
     expectTypeOf(colorOf).toEqualTypeOf<(userId: string | null | undefined) => string>();
   });
 
+  it('gives code outside Alpine window.ManifestPresence with $presence\'s six methods', () => {
+    expectTypeOf<keyof NonNullable<Window['ManifestPresence']>>().toEqualTypeOf<'start' | 'stop' | 'set' | 'clear' | 'of' | 'all'>();
+  });
+
   it('gives advanced apps the session actor itself', () => {
     expectTypeOf<PresenceController['actor']>().toEqualTypeOf<ActorRefFrom<typeof sessionMachine>>();
   });
