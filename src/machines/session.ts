@@ -165,7 +165,7 @@ export interface SessionContext {
   othersPresent: boolean;
   /** Our row's id: Appwrite's existing row id wins over the one we made up. */
   presenceId: string | null;
-  /** We have, or may have, a row on the server. */
+  /** We have, or may have, a row on the server that this page answers for (pagehide deletes it). */
   hasRow: boolean;
   /** `updatedAt` of the row we last wrote (tells a foreign delete from a stale one). */
   rowVersion: number | null;
@@ -442,6 +442,9 @@ export const sessionMachine = setup({
     // The row is gone: no earlier write's error (nor a retry's) is still true.
     rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null, error: null }),
     resetFailures: assign({ failures: 0 }),
+    // Stopped while another tab of the person is open: the row is theirs now, and this page must
+    // not delete it when it goes (its tab coordinator is gone by then and cannot tell).
+    handOverRow: assign(({ context }) => (context.othersPresent ? { hasRow: false } : {})),
     removeFailed: assign(({ context, event }) => {
       const retry = removeRetries(context, event) ? tryingAgain({ ...context, failures: context.failures + 1 }) : '';
       return { failures: context.failures + 1, error: `Could not remove your status: ${messageOf(eventError(event))}${retry}` };
@@ -768,7 +771,7 @@ export const sessionMachine = setup({
         draining: {
           always: [
             { guard: and(['writeSettled', 'removesOnStop']), target: 'removing', actions: 'resetFailures' },
-            { guard: 'writeSettled', target: '#session.stopped' },
+            { guard: 'writeSettled', target: '#session.stopped', actions: 'handOverRow' },
           ],
           on: {
             'xstate.done.actor.write': { actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip'] },

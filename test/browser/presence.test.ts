@@ -164,6 +164,24 @@ describe('$presence in real Chromium', () => {
     await staysAway(observer.tab, ada.userId);
   });
 
+  it('one person in two pages: the writing page stopped, then closed, never removes them while the other is open', async () => {
+    const observer = await person();
+    const ada = await person(); // her first page: it holds the lock and writes for both
+    const second = await open(ada.context, site.origin + '/plain.html');
+    expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
+    await within(1000, () => hasUser(observer.tab, ada.userId));
+
+    expect(await presenceCall<boolean>(ada.tab, '$presence.stop()')).toBe(true);
+    await ada.tab.close({ runBeforeUnload: true });
+    const absent: number[] = [];
+    const started = Date.now();
+    while (Date.now() - started < 3000) {
+      if (!(await hasUser(observer.tab, ada.userId))) absent.push(Date.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(absent).toEqual([]);
+  });
+
   it('one person in two pages: when the browser freezes the writing page, the other one writes', async () => {
     const observer = await person();
     const ada = await person(); // her first page: it holds the lock and writes for both

@@ -583,6 +583,9 @@ describe('clear() and stop() (behaviour 11)', () => {
     h.send({ type: 'session.stop' });
     expect(selectPhase(h.snapshot())).toBe('stopped');
     expect(removals(h)).toHaveLength(0);
+    // ...and hands it over: this page's pagehide must not delete it later (real-Chromium test
+    // "the writing page stopped, then closed").
+    expect(h.context().hasRow).toBe(false);
   });
 
   it('stop while finding out who is signed in goes straight to stopped', async () => {
