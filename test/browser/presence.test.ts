@@ -48,14 +48,24 @@ async function person(name?: string, page = '/plain.html') {
  * Gone for good: a leaving page hears its own row's delete event while it still runs, and once
  * answered it by re-creating the row — a ghost until expiry.
  */
-async function staysAway(viewer: Page, userId: string, ms = 1500) {
-  const seen: number[] = [];
+/** When (ms from now, polled every 50 ms for `ms`) `viewer` did or did not list `userId`. */
+async function sightings(viewer: Page, userId: string, ms: number): Promise<{ shown: number[]; absent: number[] }> {
+  const shown: number[] = [];
+  const absent: number[] = [];
   const started = Date.now();
   while (Date.now() - started < ms) {
-    if (await hasUser(viewer, userId)) seen.push(Date.now() - started);
+    ((await hasUser(viewer, userId)) ? shown : absent).push(Date.now() - started);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  expect(seen, 'came back after leaving').toEqual([]);
+  return { shown, absent };
+}
+
+async function staysAway(viewer: Page, userId: string, ms = 1500) {
+  expect((await sightings(viewer, userId, ms)).shown, 'came back after leaving').toEqual([]);
+}
+
+async function staysPresent(viewer: Page, userId: string, ms: number) {
+  expect((await sightings(viewer, userId, ms)).absent, 'vanished while a page of theirs was open').toEqual([]);
 }
 
 describe('$presence in real Chromium', () => {
@@ -151,13 +161,7 @@ describe('$presence in real Chromium', () => {
     await within(1000, () => hasUser(observer.tab, ada.userId));
 
     await ada.tab.close({ runBeforeUnload: true });
-    const absent: number[] = [];
-    const started = Date.now();
-    while (Date.now() - started < 5000) {
-      if (!(await hasUser(observer.tab, ada.userId))) absent.push(Date.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(absent).toEqual([]);
+    await staysPresent(observer.tab, ada.userId, 5000);
 
     await second.close({ runBeforeUnload: true });
     await within(1000, async () => !(await hasUser(observer.tab, ada.userId)));
@@ -173,13 +177,7 @@ describe('$presence in real Chromium', () => {
 
     expect(await presenceCall<boolean>(ada.tab, '$presence.stop()')).toBe(true);
     await ada.tab.close({ runBeforeUnload: true });
-    const absent: number[] = [];
-    const started = Date.now();
-    while (Date.now() - started < 3000) {
-      if (!(await hasUser(observer.tab, ada.userId))) absent.push(Date.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(absent).toEqual([]);
+    await staysPresent(observer.tab, ada.userId, 3000);
   });
 
   it('one person in two pages: when the browser freezes the writing page, the other one writes', async () => {
