@@ -7,8 +7,8 @@
  * 1 s, 2 s, 4 s … (≤ min(30 s, H)) until one succeeds, a write whose row came back with a lifetime
  * off by more than LIFETIME_SLACK_MS + 2 round trips (a clock not yet sampled) written again a
  * writeGap later; the roster is listed once realtime is connected (or after 5 s, connectTimeout)
- * and again on every reconnect, peer events buffered meanwhile; stop() tries the row's DELETE
- * STOP_REMOVE_ATTEMPTS times when it fails transiently (1 s, then 2 s apart), then gives up.
+ * and again on every reconnect, peer events buffered meanwhile; stop() and a switch of identity or
+ * team try the row's DELETE REMOVE_ATTEMPTS times when it fails transiently (1 s, then 2 s apart).
  */
 import {
   and,
@@ -51,11 +51,12 @@ export const RETRY_FIRST_MS = 1_000;
 /** … at most this long apart (and never further apart than a heartbeat). */
 export const RETRY_MAX_MS = 30_000;
 /**
- * stop() tries to delete the row this many times when the failures are transient (5xx, network),
- * 1 s then 2 s apart: a blip would otherwise leave everyone seeing you for 3 heartbeats. The
- * wait is bounded so that stop() still resolves in a few seconds when the server is down.
+ * stop() and a switch of identity or team try to delete the row this many times when the failures
+ * are transient (5xx, network), 1 s then 2 s apart: a blip would otherwise leave everyone (or the
+ * old team) seeing you for 3 heartbeats. Bounded, so that stop() still resolves in a few seconds
+ * when the server is down.
  */
-export const STOP_REMOVE_ATTEMPTS = 3;
+export const REMOVE_ATTEMPTS = 3;
 /** List the roster anyway when realtime has not said `connected` by then. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Browsers run hidden pages' timers about once a minute, so hidden heartbeats are no more frequent. */
@@ -442,6 +443,7 @@ export const sessionMachine = setup({
     // The row is gone: no earlier write's error (nor a retry's) is still true.
     rowRemoved: assign({ hasRow: false, rowVersion: null, confirmed: null, error: null }),
     resetFailures: assign({ failures: 0 }),
+    countFailure: assign(({ context }) => ({ failures: context.failures + 1 })),
     // Stopped while another tab of the person is open: the row is theirs now, and this page must
     // not delete it when it goes (its tab coordinator is gone by then and cannot tell).
     handOverRow: assign(({ context }) => (context.othersPresent ? { hasRow: false } : {})),
@@ -726,24 +728,35 @@ export const sessionMachine = setup({
         },
       },
     },
+    // The writer's backoff belongs to the old identity or team: the switch starts and ends with none.
     switching: {
-      invoke: {
-        id: 'removeRow',
-        src: 'remove',
-        input: ({ context }) => ({ presenceId: context.presenceId ?? '' }),
-        onDone: [
-          { guard: 'signedOut', target: 'idle', actions: 'pendingFail' },
-          { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
-          { guard: 'entersAway', target: '#session.tracking.status.away' },
-          { target: 'tracking' },
-        ],
-        // Best effort: the old session may already be gone, and the row expires on its own.
-        onError: [
-          { guard: 'signedOut', target: 'idle', actions: 'pendingFail' },
-          { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
-          { guard: 'entersAway', target: '#session.tracking.status.away' },
-          { target: 'tracking' },
-        ],
+      initial: 'removing',
+      entry: 'resetFailures',
+      exit: 'resetFailures',
+      states: {
+        removing: {
+          invoke: {
+            id: 'removeRow',
+            src: 'remove',
+            input: ({ context }) => ({ presenceId: context.presenceId ?? '' }),
+            onDone: [
+              { guard: 'signedOut', target: '#session.idle', actions: 'pendingFail' },
+              { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
+              { guard: 'entersAway', target: '#session.tracking.status.away' },
+              { target: '#session.tracking' },
+            ],
+            // Best effort after a blip or two (the old audience would see a ghost until expiry);
+            // a refusal means the old session is gone already, and the row expires on its own.
+            onError: [
+              { guard: 'removeRetries', target: 'retrying', actions: 'countFailure' },
+              { guard: 'signedOut', target: '#session.idle', actions: 'pendingFail' },
+              { guard: 'entersCleared', target: '#session.tracking.status.cleared' },
+              { guard: 'entersAway', target: '#session.tracking.status.away' },
+              { target: '#session.tracking' },
+            ],
+          },
+        },
+        retrying: { after: { writeGap: 'removing' } },
       },
       on: {
         'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: 'reapplyStart' }],
@@ -980,9 +993,9 @@ function publishInput(context: SessionContext): PublishInput {
   };
 }
 
-/** stop()'s DELETE failed: is it worth another try? (transient, attempts left, no restart waiting) */
+/** Removing our row failed: is it worth another try? (transient, attempts left, no restart waiting) */
 function removeRetries(context: SessionContext, event: { type: string }): boolean {
-  return isTransient(eventError(event)) && context.failures + 1 < STOP_REMOVE_ATTEMPTS && !context.restart;
+  return isTransient(eventError(event)) && context.failures + 1 < REMOVE_ATTEMPTS && !context.restart;
 }
 
 /** The error's tail while a write waits to be retried. */

@@ -17,7 +17,7 @@ import {
   selectSeq,
   RETRY_FIRST_MS,
   RETRY_MAX_MS,
-  STOP_REMOVE_ATTEMPTS,
+  REMOVE_ATTEMPTS,
   WRITE_GAP_MS,
   type StartOptions,
 } from '../../src/machines/session';
@@ -646,16 +646,16 @@ describe('clear() and stop() (behaviour 11)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it(`stop gives up after ${STOP_REMOVE_ATTEMPTS} transient failures, and at once on a refusal; the error stays`, async () => {
+  it(`stop gives up after ${REMOVE_ATTEMPTS} transient failures, and at once on a refusal; the error stays`, async () => {
     const h = harness();
     await liveAndWritten(h);
     h.send({ type: 'session.stop' });
-    for (let attempt = 1; attempt <= STOP_REMOVE_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= REMOVE_ATTEMPTS; attempt++) {
       h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 503 }));
       await flush();
       vi.runOnlyPendingTimers();
     }
-    expect(removals(h)).toHaveLength(STOP_REMOVE_ATTEMPTS);
+    expect(removals(h)).toHaveLength(REMOVE_ATTEMPTS);
     expect(selectPhase(h.snapshot())).toBe('stopped');
     expect(selectError(h.snapshot())).toBe('Could not remove your status: Server Error');
     expect(h.context().hasRow).toBe(true); // the page's keepalive DELETE at pagehide still tries
@@ -791,6 +791,43 @@ describe('teams (behaviour 13)', () => {
     expect(h.roster.get('p3')).toBeNull();
     h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p2', updatedAt: 2_000, metadata: { team: 'other' } }), serverTime: null });
     expect(h.roster.get('p2')).toBeNull(); // moved to another team
+  });
+
+  it('a re-scope whose DELETE meets a 5xx tries again after 1 s and 2 s, silently, then publishes for the team', async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    vi.advanceTimersByTime(WRITE_GAP_MS);
+    h.send({ type: 'team.changed', teamId: 't1' });
+    for (const [attempt, wait] of [[1, RETRY_FIRST_MS], [2, 2 * RETRY_FIRST_MS]] as const) {
+      h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 502 }));
+      await flush();
+      expect(selectPhase(h.snapshot())).toBe('switching');
+      vi.advanceTimersByTime(wait - 1);
+      expect(removals(h), `no retry before ${wait} ms`).toHaveLength(attempt);
+      vi.advanceTimersByTime(1);
+      expect(removals(h), `retried after ${wait} ms`).toHaveLength(attempt + 1);
+    }
+    expect(selectError(h.snapshot())).toBeNull(); // the old audience's cleanup is not the person's error
+    h.transport.resolve('removeRow');
+    await flush();
+    // The backoff was the old team's: the new team's first write goes out at once.
+    expect(h.context().failures).toBe(0);
+    expect(lastPublish(h)).toMatchObject({ teamId: 't1' });
+  });
+
+  it(`a re-scope gives up on the old row after ${REMOVE_ATTEMPTS} transient failures and goes on`, async () => {
+    const h = harness();
+    await liveAndWritten(h);
+    vi.advanceTimersByTime(WRITE_GAP_MS);
+    h.send({ type: 'team.changed', teamId: 't1' });
+    for (let attempt = 1; attempt <= REMOVE_ATTEMPTS; attempt++) {
+      h.transport.reject('removeRow', new TypeError('Failed to fetch'));
+      await flush();
+      vi.runOnlyPendingTimers();
+    }
+    expect(removals(h)).toHaveLength(REMOVE_ATTEMPTS);
+    expect(selectPhase(h.snapshot())).toBe('online');
+    expect(lastPublish(h)).toMatchObject({ teamId: 't1' });
   });
 
   it('an unscoped roster keeps out records that name a team', async () => {
