@@ -60,6 +60,19 @@ async function sightings(viewer: Page, userId: string, ms: number): Promise<{ sh
   return { shown, absent };
 }
 
+/**
+ * An observer, and Ada in two pages of one browser, both tracking: `ada.tab` opened first, so it
+ * holds the lock and writes for both; the observer already sees her.
+ */
+async function onePersonTwoPages() {
+  const observer = await person();
+  const ada = await person();
+  const second = await open(ada.context, site.origin + '/plain.html');
+  expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
+  await within(1000, () => hasUser(observer.tab, ada.userId));
+  return { observer, ada, second };
+}
+
 async function staysAway(viewer: Page, userId: string, ms = 1500) {
   expect((await sightings(viewer, userId, ms)).shown, 'came back after leaving').toEqual([]);
 }
@@ -154,11 +167,7 @@ describe('$presence in real Chromium', () => {
   });
 
   it('one person in two pages: closing one never removes them, closing the last does', async () => {
-    const observer = await person();
-    const ada = await person();
-    const second = await open(ada.context, site.origin + '/plain.html');
-    expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
-    await within(1000, () => hasUser(observer.tab, ada.userId));
+    const { observer, ada, second } = await onePersonTwoPages();
 
     await ada.tab.close({ runBeforeUnload: true });
     await staysPresent(observer.tab, ada.userId, 5000);
@@ -169,11 +178,7 @@ describe('$presence in real Chromium', () => {
   });
 
   it('one person in two pages: the writing page stopped, then closed, never removes them while the other is open', async () => {
-    const observer = await person();
-    const ada = await person(); // her first page: it holds the lock and writes for both
-    const second = await open(ada.context, site.origin + '/plain.html');
-    expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
-    await within(1000, () => hasUser(observer.tab, ada.userId));
+    const { observer, ada, second } = await onePersonTwoPages();
 
     expect(await presenceCall<boolean>(ada.tab, '$presence.stop()')).toBe(true);
     await ada.tab.close({ runBeforeUnload: true });
@@ -181,11 +186,7 @@ describe('$presence in real Chromium', () => {
   });
 
   it('one person in two pages: when the browser freezes the writing page, the other one writes', async () => {
-    const observer = await person();
-    const ada = await person(); // her first page: it holds the lock and writes for both
-    const second = await open(ada.context, site.origin + '/plain.html');
-    expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
-    await within(1000, () => hasUser(observer.tab, ada.userId));
+    const { observer, ada, second } = await onePersonTwoPages();
 
     // What Chrome does to a background tab: fire `freeze`, then run none of its code (headless
     // Chromium does not freeze pages itself; a paused debugger stops the page's JS just the same).

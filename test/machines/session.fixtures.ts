@@ -124,6 +124,11 @@ export function fakeTransport() {
 
 export type FakeTransport = ReturnType<typeof fakeTransport>;
 
+/** An error as the Appwrite SDK throws it: a message and the HTTP status as `code`. */
+export function appwriteError(code: number, message = code >= 500 ? 'Server Error' : 'Bad Request'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 export const ada: Identity = { userId: 'u1', name: 'Ada' };
 export const bob: Identity = { userId: 'u2', name: null };
 

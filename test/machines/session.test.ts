@@ -24,7 +24,7 @@ import {
 import { colorOf } from '../../src/records';
 import type { PeerDoc } from '../../src/transport/types';
 import { flush } from '../support/paths';
-import { ada, bob, doc, harness, isCallOf, published } from './session.fixtures';
+import { ada, appwriteError, bob, doc, harness, isCallOf, published } from './session.fixtures';
 
 type Harness = ReturnType<typeof harness>;
 
@@ -332,8 +332,7 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
   it('a transient failure (5xx, network) keeps the status and retries after 1 s, 2 s, 4 s … until a write succeeds', async () => {
     const h = harness({ random: () => 1 });
     await started(h);
-    const serverError = () => Object.assign(new Error('Server Error'), { code: 500 });
-    h.transport.reject('write', serverError());
+    h.transport.reject('write', appwriteError(500));
     await flush();
     expect(selectPhase(h.snapshot())).toBe('online');
     expect(selectMe(h.snapshot())).toBe('online');
@@ -346,7 +345,7 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
       expect(publishes(h).length, `retried after ${backoff} ms`).toBe(before + 1);
       expect(lastPublish(h)?.status).toBe('online');
       if (backoff < 4 * RETRY_FIRST_MS) {
-        h.transport.reject('write', serverError());
+        h.transport.reject('write', appwriteError(500));
         await flush();
       }
     }
@@ -374,7 +373,7 @@ describe('set(): validate, show at once, coalesce (behaviours 3 and 4)', () => {
     expect(selectMe(h.snapshot())).toBe('busy');
     h.send({ type: 'session.set', status: 'review' });
     vi.advanceTimersByTime(RETRY_FIRST_MS); // the retry carries the latest status
-    h.transport.reject('write', Object.assign(new Error('Invalid `status` param'), { code: 400 }));
+    h.transport.reject('write', appwriteError(400, 'Invalid `status` param'));
     await flush();
     expect(selectMe(h.snapshot())).toBe('online');
   });
@@ -627,9 +626,8 @@ describe('clear() and stop() (behaviour 11)', () => {
     const h = harness();
     await liveAndWritten(h);
     h.send({ type: 'session.stop' });
-    const serverError = () => Object.assign(new Error('Server Error'), { code: 500 });
     for (const [attempt, wait] of [[1, RETRY_FIRST_MS], [2, 2 * RETRY_FIRST_MS]] as const) {
-      h.transport.reject('removeRow', serverError());
+      h.transport.reject('removeRow', appwriteError(500));
       await flush();
       expect(selectPhase(h.snapshot())).toBe('stopping');
       expect(selectError(h.snapshot())).toBe(`Could not remove your status: Server Error (trying again in ${wait / 1000} s)`);
@@ -651,7 +649,7 @@ describe('clear() and stop() (behaviour 11)', () => {
     await liveAndWritten(h);
     h.send({ type: 'session.stop' });
     for (let attempt = 1; attempt <= REMOVE_ATTEMPTS; attempt++) {
-      h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 503 }));
+      h.transport.reject('removeRow', appwriteError(503));
       await flush();
       vi.runOnlyPendingTimers();
     }
@@ -664,7 +662,7 @@ describe('clear() and stop() (behaviour 11)', () => {
     const refused = harness();
     await liveAndWritten(refused);
     refused.send({ type: 'session.stop' });
-    refused.transport.reject('removeRow', Object.assign(new Error('Unauthorized'), { code: 401 }));
+    refused.transport.reject('removeRow', appwriteError(401, 'Unauthorized'));
     await flush();
     expect(selectPhase(refused.snapshot())).toBe('stopped');
     expect(removals(refused)).toHaveLength(1);
@@ -674,7 +672,7 @@ describe('clear() and stop() (behaviour 11)', () => {
     const h = harness();
     await liveAndWritten(h);
     h.send({ type: 'session.stop' });
-    h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 500 }));
+    h.transport.reject('removeRow', appwriteError(500));
     await flush();
     h.send({ type: 'session.start', options: { status: 'back' } });
     expect(selectPhase(h.snapshot())).toBe('starting');
@@ -799,7 +797,7 @@ describe('teams (behaviour 13)', () => {
     vi.advanceTimersByTime(WRITE_GAP_MS);
     h.send({ type: 'team.changed', teamId: 't1' });
     for (const [attempt, wait] of [[1, RETRY_FIRST_MS], [2, 2 * RETRY_FIRST_MS]] as const) {
-      h.transport.reject('removeRow', Object.assign(new Error('Server Error'), { code: 502 }));
+      h.transport.reject('removeRow', appwriteError(502));
       await flush();
       expect(selectPhase(h.snapshot())).toBe('switching');
       vi.advanceTimersByTime(wait - 1);
