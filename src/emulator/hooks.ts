@@ -1,17 +1,24 @@
 /**
  * Dev-only fault hooks under `/v1/emulator/` (no project, no key: a dev server's test surface,
- * never part of Appwrite): drop every realtime socket, hold event delivery, forget everything,
- * fail a fraction of REST presence writes. Each is also a method of the `startEmulator` result.
+ * never part of Appwrite): drop every realtime socket, refuse realtime upgrades, hold event
+ * delivery, forget everything, fail a fraction of REST presence writes. Each is also a method of
+ * the `startEmulator` result.
  */
 import { routeNotFound } from './errors.js';
 import type { Reply } from './http.js';
 import { Params } from './params.js';
-import { range, type Validator } from './validators.js';
+import { boolean, range, type Validator } from './validators.js';
 
 /** The fault hooks as methods (dev only). */
 export interface FaultControls {
   /** Kill every realtime socket without a close frame (as a dead network would); returns how many. Their rows are deleted at once, as on any close. */
   dropSockets(): number;
+  /**
+   * While `blocked`, refuse every realtime upgrade with a plain 403 (a proxy blocking WebSockets);
+   * `drop` also kills the open sockets, as `dropSockets()` does. `false` lets the next attempt in.
+   * Returns how many sockets were dropped.
+   */
+  blockRealtime(blocked: boolean, options?: { drop?: boolean }): number;
   /** Hold every event delivery for `ms` (0–3 600 000), then deliver in order to whoever is connected then. */
   pauseEvents(ms: number): void;
   /** Forget every project, user, session, team, row and socket, and end every fault. */
@@ -45,6 +52,11 @@ export function handleHook(method: string, pathname: string, body: Record<string
   switch (pathname) {
     case '/v1/emulator/drop-sockets':
       return { status: 200, body: { dropped: controls.dropSockets() } };
+    case '/v1/emulator/block-realtime': {
+      const blocked = params.required('blocked', boolean());
+      const drop = params.optional('drop', boolean()) ?? false;
+      return { status: 200, body: { blocked, dropped: controls.blockRealtime(blocked, { drop }) } };
+    }
     case '/v1/emulator/pause-events': {
       const ms = params.required('ms', range(0, MAX_PAUSE_MS));
       controls.pauseEvents(ms);

@@ -50,6 +50,8 @@ export class Realtime {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly live = new Set<Connection>();
   private readonly connectsByIp = new Map<string, { window: number; count: number }>();
+  /** Fault hook: refuse every upgrade, as a proxy that blocks WebSockets does. */
+  private blocked = false;
   private readonly handlers: Record<string, Handler> = {
     ping: (connection) => connection.send({ type: 'pong' }),
     authentication: (connection, data) => this.onAuthentication(connection, data),
@@ -61,7 +63,19 @@ export class Realtime {
   constructor(private readonly options: RealtimeOptions) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.blocked) return refuseUpgrade(socket);
     this.server.handleUpgrade(req, socket, head, (ws) => this.open(ws, req));
+  }
+
+  /**
+   * Fault hook: while blocked, every upgrade is answered 403 before it becomes a WebSocket (as a
+   * corporate proxy refusing WebSockets does: the page sees an error and a 1006 close, never a
+   * frame); with `drop`, the open sockets are killed too (see dropAll). The SDK keeps retrying
+   * on its own schedule, so unblocking lets its next attempt in. Returns how many were dropped.
+   */
+  block(blocked: boolean, { drop = false }: { drop?: boolean } = {}): number {
+    this.blocked = blocked;
+    return blocked && drop ? this.dropAll() : 0;
   }
 
   /** Open realtime sockets. */
@@ -331,6 +345,12 @@ function urlSubscriptions(url: URL, now: number): Subscription[] {
     const list = Array.isArray(queries) ? (queries as string[]) : [];
     return { id: uniqueId(now), channels: new Set([channel]), queries: list, filters: runtimeFilters(list) };
   });
+}
+
+/** What a blocking proxy answers to an upgrade: a plain 403, then the connection ends. */
+function refuseUpgrade(socket: Duplex): void {
+  const body = 'WebSockets are blocked (appwrite-presence-emulator block-realtime)';
+  socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 /** A handshake failure: an error frame, then the socket closes with the same code. */

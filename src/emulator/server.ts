@@ -24,7 +24,7 @@ import { Projects } from './state.js';
 import { serveStatic } from './static.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
-import { range } from './validators.js';
+import { boolean, range } from './validators.js';
 
 export interface EmulatorOptions {
   /** Default 8787; 0 picks a free port. */
@@ -90,9 +90,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ];
   const controls: FaultControls = {
     dropSockets: () => realtime.dropAll(),
+    blockRealtime: (blocked, { drop } = {}) =>
+      realtime.block(checked('blocked', blocked, boolean()), { drop: checked('drop', drop ?? false, boolean()) }),
     pauseEvents: (ms) => bus.pause(checked('ms', ms, range(0, MAX_PAUSE_MS))),
     reset: () => {
       realtime.forgetAll();
+      realtime.block(false);
       projects.clear();
       bus.clear();
       faults.clear();

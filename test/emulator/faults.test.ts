@@ -1,7 +1,9 @@
 import { Channel, ID, Permission, Role } from 'appwrite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useEmulator } from '../support/emulator';
+import { pollUntil } from '../support/wait';
 import { EventLog, guest, keyClient, type Frame, type SdkUser } from '../support/sdk';
+import WebSocket from 'ws';
 import { call, expectErrorShape, openSocket, realtimeUrl } from './wire';
 
 const PROJECT = 'fault-tests';
@@ -13,6 +15,7 @@ const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((thing) => thing.close()));
   emulator.failWrites(0);
+  emulator.blockRealtime(false);
 });
 
 async function user(): Promise<SdkUser> {
@@ -60,6 +63,95 @@ describe('drop-sockets', () => {
     await closed;
     await sender.realtime.disconnect();
     expect((await keyClient(emulator.url, PROJECT, KEY).presences.list()).presences.map((row) => row.$id)).not.toContain(id);
+  });
+});
+
+/** What a raw upgrade to `url` gets: the HTTP status of a refusal, or 101 when it became a socket. */
+function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      response.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.on('error', reject);
+  });
+}
+
+describe('block-realtime', () => {
+  const subscribeAck = (frame: Frame) => frame.type === 'response' && frame.data.to === 'subscribe';
+
+  it('refuses upgrades with a 403 before any frame, while REST keeps working; unblocked, the next attempt gets in', async () => {
+    const url = realtimeUrl(emulator.url, PROJECT);
+    expect(await hook('block-realtime', { blocked: true })).toMatchObject({ status: 200, body: { blocked: true, dropped: 0 } });
+    expect(await upgradeStatus(url)).toBe(403);
+    expect(emulator.connections()).toBe(0);
+    const writer = await user();
+    expect((await writer.presences.upsert({ presenceId: ID.unique(), status: 'over REST' })).status).toBe('over REST');
+
+    expect(await hook('block-realtime', { blocked: false })).toMatchObject({ status: 200, body: { blocked: false, dropped: 0 } });
+    expect(await upgradeStatus(url)).toBe(101);
+  });
+
+  it('blocked from the start, the SDK sees errors and closes and never a frame; unblocked, its own retry subscribes', async () => {
+    emulator.blockRealtime(true);
+    const watcher = await user();
+    const errors: string[] = [];
+    let closes = 0;
+    watcher.realtime.onError((error) => errors.push(String(error?.message)));
+    watcher.realtime.onClose(() => closes++);
+    const log = new EventLog();
+    // The SDK's subscribe() rejects when its first socket fails; it keeps the subscription and retries.
+    await watcher.realtime.subscribe([Channel.presences()], log.callback).catch(() => undefined);
+    await pollUntil(() => closes >= 2, 5_000); // the first attempt and the retry a second later
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(watcher.frames).toEqual([]);
+    expect(emulator.connections()).toBe(0);
+
+    const subscribed = watcher.nextFrame(subscribeAck, 5_000);
+    emulator.blockRealtime(false);
+    await subscribed;
+    expect(emulator.connections()).toBe(1);
+    const writer = await user();
+    await writer.presences.upsert({ presenceId: ID.unique(), status: 'after the block', permissions: shared(writer) });
+    await log.until((event) => event.payload.status === 'after the block');
+  });
+
+  it('with drop, kills the open sockets too; they stay out until unblocked, then the SDK re-subscribes', async () => {
+    const watcher = await user();
+    const log = new EventLog();
+    await watcher.subscribe([Channel.presences()], log.callback);
+    let closes = 0;
+    watcher.realtime.onClose(() => closes++);
+    expect(await hook('block-realtime', { blocked: true, drop: true })).toMatchObject({ status: 200, body: { blocked: true, dropped: 1 } });
+    await pollUntil(() => closes >= 2, 5_000); // the drop, then the reconnect a second later, refused
+    expect(emulator.connections()).toBe(0);
+    const writer = await user();
+    await writer.presences.upsert({ presenceId: ID.unique(), status: 'while blocked', permissions: shared(writer) });
+
+    const resubscribed = watcher.nextFrame(subscribeAck, 5_000);
+    expect(emulator.blockRealtime(false)).toBe(0);
+    await resubscribed;
+    await writer.presences.upsert({ presenceId: ID.unique(), status: 'after the block', permissions: shared(writer) });
+    await log.until((event) => event.payload.status === 'after the block');
+    expect(log.matching((event) => event.payload.status === 'while blocked')).toEqual([]);
+  });
+
+  it('refuses a missing or non-boolean value; the method throws a RangeError; reset unblocks', async () => {
+    expect(expectErrorShape(await hook('block-realtime', {})).message).toBe('Param "blocked" is not optional.');
+    expect(expectErrorShape(await hook('block-realtime', { blocked: 'yes' })).message).toBe('Invalid `blocked` param: Value must be a valid boolean');
+    expect(expectErrorShape(await hook('block-realtime', { blocked: true, drop: 'all' })).code).toBe(400);
+    expect(() => emulator.blockRealtime('yes' as unknown as boolean)).toThrow(RangeError);
+    expect(await upgradeStatus(realtimeUrl(emulator.url, PROJECT))).toBe(101);
+
+    emulator.blockRealtime(true);
+    emulator.reset();
+    expect(await upgradeStatus(realtimeUrl(emulator.url, PROJECT))).toBe(101);
   });
 });
 
