@@ -1,10 +1,13 @@
 /**
  * `appwrite-presence-emulator`: parses the flags, starts the emulator and prints exactly one line,
  * `Appwrite presence emulator listening on http://HOST:PORT/v1`, before anything else. SIGINT and
- * SIGTERM close it cleanly (sockets dropped, port released) and exit 0; bad flags exit 2.
+ * SIGTERM close it cleanly (sockets dropped, port released) and exit 0; bad flags (a `--static`
+ * directory that does not exist among them) exit 2 with the reason on stderr.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startEmulator, type EmulatorOptions } from './server.js';
+import { startEmulator, type EmulatorOptions } from './index.js';
 
 const USAGE = `Usage: appwrite-presence-emulator [options]
 
@@ -38,6 +41,10 @@ function options(argv: string[]): EmulatorOptions | null {
   if (values.help) return null;
   const port = values.port === undefined ? 8787 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  // A typo here would otherwise start a server that answers 404 for every page.
+  if (values.static !== undefined && !isDirectory(values.static)) {
+    throw new Error(`--static ${values.static}: no such directory (${resolve(values.static)})`);
+  }
   return {
     port,
     host: values.host ?? '127.0.0.1',
@@ -47,6 +54,14 @@ function options(argv: string[]): EmulatorOptions | null {
     expiryEvents: values['expiry-events'] ?? false,
     abuse: values.abuse ?? false,
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 async function main(): Promise<void> {

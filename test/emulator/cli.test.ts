@@ -106,6 +106,27 @@ describe('appwrite-presence-emulator', () => {
     }
   });
 
+  it('refuses a --static directory that does not exist: exit 2, the path on stderr, nothing served', async () => {
+    const missing = join(tmpdir(), `emulator-cli-missing-${process.pid}`);
+    const { code, stdout, stderr } = await exitOf(spawn(process.execPath, [cli, '--port', '0', '--static', missing]));
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`--static ${missing}: no such directory`);
+  });
+
+  it('refuses a --static path that is a file, not a directory', async () => {
+    const site = await mkdtemp(join(tmpdir(), 'emulator-cli-static-'));
+    try {
+      const file = join(site, 'index.html');
+      await writeFile(file, '<p>hi</p>');
+      const { code, stderr } = await exitOf(spawn(process.execPath, [cli, '--port', '0', '--static', file]));
+      expect(code).toBe(2);
+      expect(stderr).toContain('no such directory');
+    } finally {
+      await rm(site, { recursive: true, force: true });
+    }
+  });
+
   it('prints usage for --help', async () => {
     const { code, stdout } = await exitOf(spawn(process.execPath, [cli, '--help']));
     expect(code).toBe(0);
