@@ -17,10 +17,10 @@ const machines: [name: string, machine: AnyStateMachine][] = [
   ['peer', peerMachine],
 ];
 
-describe('README', () => {
+describe('docs/how-it-works.md (linked from the README)', () => {
   it('embeds the current session diagram', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain('```mermaid\n' + toMermaid(sessionMachine) + '```');
+    const page = readFileSync(new URL('../docs/how-it-works.md', import.meta.url), 'utf8');
+    expect(page).toContain('```mermaid\n' + toMermaid(sessionMachine) + '```');
   });
 });
 
