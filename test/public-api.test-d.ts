@@ -72,6 +72,7 @@ describe('$presence (PresenceMagic)', () => {
     expectTypeOf<PresenceMagic['all']>().toEqualTypeOf<() => PresenceRecord[]>();
     expectTypeOf<PresenceMagic['clear']>().toEqualTypeOf<() => Promise<boolean>>();
     expectTypeOf<PresenceMagic['stop']>().toEqualTypeOf<() => Promise<boolean>>();
+    expectTypeOf<PresenceMagic['beforeSignOut']>().toEqualTypeOf<() => Promise<boolean>>();
   });
 
   it('takes the documented start options, all optional', () => {
@@ -98,8 +99,9 @@ describe('the npm entry', () => {
     expectTypeOf(colorOf).toEqualTypeOf<(userId: string | null | undefined) => string>();
   });
 
-  it('gives code outside Alpine window.ManifestPresence with $presence\'s six methods', () => {
-    expectTypeOf<keyof NonNullable<Window['ManifestPresence']>>().toEqualTypeOf<'start' | 'stop' | 'set' | 'clear' | 'of' | 'all'>();
+  it('gives code outside Alpine window.ManifestPresence with $presence\'s methods, beforeSignOut included', () => {
+    expectTypeOf<keyof NonNullable<Window['ManifestPresence']>>().toEqualTypeOf<'start' | 'stop' | 'set' | 'clear' | 'of' | 'all' | 'beforeSignOut'>();
+    expectTypeOf<NonNullable<Window['ManifestPresence']>['beforeSignOut']>().toEqualTypeOf<() => Promise<boolean>>();
   });
 
   it('gives advanced apps the session actor itself', () => {

@@ -22,7 +22,7 @@ export interface AlpineLike {
   magic(name: string, callback: (el: unknown) => unknown): void;
 }
 
-/** What `$presence` is in markup: exactly the seed's properties and methods. */
+/** What `$presence` is in markup: the seed's properties and methods, plus `beforeSignOut()`. */
 export interface PresenceMagic {
   readonly list: PresenceRecord[];
   readonly records: Record<string, PresenceRecord>;
@@ -35,10 +35,19 @@ export interface PresenceMagic {
   all(): PresenceRecord[];
   clear(): Promise<boolean>;
   stop(): Promise<boolean>;
+  /**
+   * Call before deleting the session (apps without Manifest; Manifest's logout does it itself):
+   * ends the person's row in every tab of theirs while the session still works. True when the
+   * row is gone or there was none. Tracking resumes with the next identity or `start()`.
+   */
+  beforeSignOut(): Promise<boolean>;
 }
 
 /** What the binding needs of a controller (a lazily configured one qualifies too). */
-export type PresenceSource = Pick<PresenceController, 'start' | 'set' | 'clear' | 'stop' | 'view' | 'rosterVersion' | 'subscribe'>;
+export type PresenceSource = Pick<PresenceController, 'start' | 'set' | 'clear' | 'stop' | 'view' | 'rosterVersion' | 'subscribe'> & {
+  /** True (or, from an older core, nothing) once the person's row is gone; false when it may remain. */
+  beforeSignOut(): Promise<boolean | void>;
+};
 
 export interface FrameScheduler {
   request(callback: () => void): unknown;
@@ -208,6 +217,7 @@ export function bindPresence(
     all: () => view.list,
     clear: () => settled(controller.clear()),
     stop: () => settled(controller.stop()),
+    beforeSignOut: () => settled(controller.beforeSignOut().then((done) => done !== false)),
   };
   Alpine.magic('presence', () => facade);
   return facade;

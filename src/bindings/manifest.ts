@@ -1,9 +1,13 @@
 /**
  * Manifest integration: where the configuration comes from (Manifest's loaded manifest, or the
- * page's `<link rel="manifest">`, fetched once) and who is signed in (Manifest's auth store and
- * its `manifest:auth:*` events). An unresolved `${VAR}` placeholder is a configuration error,
- * never sent to Appwrite. Manifest deletes the session BEFORE it announces a logout, so the
- * store's logout/clearSession are wrapped to remove our row while the session still works.
+ * page's `<link rel="manifest">`, fetched once) and who is signed in (Manifest's auth store). An
+ * unresolved `${VAR}` placeholder is a configuration error, never sent to Appwrite.
+ * The store itself is the source of truth: in the person's other tabs Manifest changes it from a
+ * `storage` event and dispatches no `manifest:auth:*` event, so `user` and `currentTeam` are
+ * watched through Alpine's reactivity and the events are only a hint. Manifest deletes the
+ * session BEFORE it announces a logout, so the store's logout/clearSession are wrapped, from the
+ * plugin's first moment and again whenever Manifest (re)defines them, to end our row while the
+ * session still works — in any tab, tracking or not (see ../../../shared/spec/manifest.md).
  */
 import type { Identity } from '../transport/types';
 import type { StartOptions } from '../presence';
@@ -43,7 +47,8 @@ export function configFromManifest(manifest: unknown): ConfigResult {
       return { ok: false, error: `manifest.json appwrite.${key} is the unresolved placeholder "${value}"; set the variable before loading presence.` };
     }
   }
-  const block = isObject(appwrite.presence) ? appwrite.presence : {};
+  // Manifest's loader accepts `presences` (the Appwrite product's name) as well: so do we.
+  const block = isObject(appwrite.presence) ? appwrite.presence : isObject(appwrite.presences) ? appwrite.presences : {};
   const presence: StartOptions = {};
   if (typeof block.auto === 'boolean') presence.auto = block.auto;
   if (typeof block.status === 'string') presence.status = block.status;
@@ -108,63 +113,89 @@ export function teamFromStore(store: ManifestAuthStore | undefined): string | nu
 export interface AuthSink {
   setIdentity(identity: Identity | null): void;
   setTeam(teamId: string | null): void;
-  /** Remove our row while the session still exists; resolves when done or given up. */
-  beforeSignOut(): Promise<void>;
+  /** End the person's row while the session still exists; settles when done or given up. */
+  beforeSignOut(): Promise<unknown>;
 }
 
-const IDENTITY_EVENTS = ['manifest:auth:login', 'manifest:auth:anonymous', 'manifest:auth:logout', 'manifest:auth:session-cleared'];
+export interface FollowOptions {
+  /** `Alpine.effect`: without it only the events are heard and the store is wrapped once. */
+  effect?: (callback: () => void) => unknown;
+  /** Follow `currentTeam` too (default true; false when the app fixed the team itself). */
+  team?: boolean;
+}
+
+const AUTH_EVENTS = ['login', 'anonymous', 'logout', 'session-cleared', 'teams-loaded'].map((name) => `manifest:auth:${name}`);
 const SIGN_OUT_GRACE_MS = 1500;
+const wrappers = new WeakSet<object>();
 
 /**
- * Follow Manifest's auth store: identity on the `manifest:auth:*` events, the team on
- * `teams-loaded` and whenever `currentTeam` changes (through Alpine's reactivity when given
- * `effect`), and our row removed before the store signs out. Returns the cleanup.
+ * Follow Manifest's auth store, which may not exist yet (its plugin can register after ours):
+ * the identity and the team reach `sink` once per change, from an Alpine effect on the store and
+ * from the `manifest:auth:*` events (a hint only: other tabs change the store without them). The
+ * store's logout/clearSession are wrapped as soon as they exist. Returns the cleanup.
  */
 export function followManifestAuth(
   win: ManifestWindow,
   getStore: () => ManifestAuthStore | undefined,
   sink: AuthSink,
-  effect?: (callback: () => void) => unknown,
+  options: FollowOptions = {},
 ): () => void {
-  const onIdentity = () => sink.setIdentity(identityFromUser(getStore()?.user));
-  const onTeam = () => sink.setTeam(teamFromStore(getStore()));
-  for (const type of IDENTITY_EVENTS) win.addEventListener?.(type, onIdentity);
-  win.addEventListener?.('manifest:auth:teams-loaded', onTeam);
-
+  const { effect, team: followTeam = true } = options;
+  let sentIdentity: string | null | undefined;
+  let sentTeam: string | null | undefined;
   let disposed = false;
+  const identity = () => {
+    const next = identityFromUser(getStore()?.user);
+    const key = next && `${next.userId}\n${next.name ?? ''}`;
+    if (disposed || key === sentIdentity) return;
+    sentIdentity = key;
+    sink.setIdentity(next);
+  };
+  const scope = () => {
+    const next = teamFromStore(getStore());
+    if (disposed || !followTeam || next === sentTeam) return;
+    sentTeam = next;
+    sink.setTeam(next);
+  };
+  const wrap = () => {
+    const store = getStore();
+    if (store && !disposed) for (const name of ['logout', 'clearSession'] as const) wrapSignOut(store, name, getStore, sink);
+  };
+  const hint = () => {
+    wrap();
+    identity();
+    scope();
+  };
+  for (const type of AUTH_EVENTS) win.addEventListener?.(type, hint);
   if (effect) {
-    effect(() => {
-      const team = teamFromStore(getStore());
-      if (!disposed) sink.setTeam(team);
-    });
-  }
-
-  const unwrap = wrapSignOut(getStore(), sink);
+    effect(identity);
+    effect(scope);
+    effect(wrap);
+  } else hint();
   return () => {
     disposed = true;
-    for (const type of IDENTITY_EVENTS) win.removeEventListener?.(type, onIdentity);
-    win.removeEventListener?.('manifest:auth:teams-loaded', onTeam);
-    unwrap();
+    for (const type of AUTH_EVENTS) win.removeEventListener?.(type, hint);
   };
 }
 
-function wrapSignOut(store: ManifestAuthStore | undefined, sink: AuthSink): () => void {
-  if (!store) return () => {};
-  const originals: Partial<Record<'logout' | 'clearSession', ManifestAuthStore['logout']>> = {};
-  for (const name of ['logout', 'clearSession'] as const) {
-    const original = store[name];
-    if (typeof original !== 'function') continue;
-    originals[name] = original;
-    store[name] = async function (this: unknown, ...args: unknown[]) {
-      await settleWithin(sink.beforeSignOut(), SIGN_OUT_GRACE_MS);
-      return original.apply(this ?? store, args);
-    };
-  }
-  return () => Object.assign(store, originals);
+/**
+ * Make `store[name]` end our row first. Reads `store[name]` (so an effect re-wraps when Manifest
+ * assigns it again) and leaves a function that is already our wrapper alone. Nobody signed in:
+ * Manifest's own call does nothing, and neither does ours.
+ */
+function wrapSignOut(store: ManifestAuthStore, name: 'logout' | 'clearSession', getStore: () => ManifestAuthStore | undefined, sink: AuthSink) {
+  const original = store[name];
+  if (typeof original !== 'function' || wrappers.has(original)) return;
+  const wrapper = async function (this: unknown, ...args: unknown[]) {
+    if (identityFromUser(getStore()?.user)) await settleWithin(sink.beforeSignOut(), SIGN_OUT_GRACE_MS);
+    return original.apply(this ?? store, args);
+  };
+  wrappers.add(wrapper);
+  store[name] = wrapper;
 }
 
 /** Wait for `work`, but never longer than `ms`: a sign-out must not hang on our network call. */
-function settleWithin(work: Promise<void>, ms: number): Promise<void> {
+function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     work.catch(() => {}).then(() => {

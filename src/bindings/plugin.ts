@@ -1,8 +1,10 @@
 /**
  * The Alpine plugin behind both entries: `presence({ client, sdk })` for module users and the
- * CDN script, which configures itself from manifest.json at the first `start()`. Until the
- * configuration is known `$presence` is an empty, not-ready roster; a configuration problem
- * becomes `$presence.error` and a `false` from `start()`, never an exception in markup.
+ * CDN script, which configures itself from manifest.json at the first `start()` (or the first
+ * `beforeSignOut()`). Until the configuration is known `$presence` is an empty, not-ready roster;
+ * a configuration problem becomes `$presence.error` and a `false` from `start()`, never an
+ * exception in markup. Manifest's auth store is followed from the plugin's first moment, so a
+ * tab that never started presence still ends the person's row when they sign out there.
  */
 import { createPresence, type PresenceController, type PresenceOptions, type PresenceView, type StartOptions } from '../presence';
 import { NOT_RUNNING } from '../machines/session';
@@ -15,6 +17,7 @@ import {
   identityFromUser,
   loadConfig,
   teamFromStore,
+  type AuthSink,
   type ManifestAuthStore,
   type ManifestWindow,
 } from './manifest';
@@ -23,8 +26,10 @@ export const LOG_PREFIX = '[Manifest Presence]';
 
 /** Alpine as the plugin sees it: the binding's slice plus stores and effects when present. */
 export interface AlpinePluginHost extends AlpineLike {
-  store?(name: string): unknown;
+  store?(name: string, value?: unknown): unknown;
   effect?(callback: () => void): unknown;
+  /** Evaluate in an element's scope (a function runs with the scope, magics included, as `this`). */
+  evaluate?(el: Element, expression: (this: never) => unknown): unknown;
 }
 
 export interface PluginOptions extends Omit<PresenceOptions, 'transport'> {
@@ -42,8 +47,10 @@ export interface PluginOptions extends Omit<PresenceOptions, 'transport'> {
 export type PageSdk = AppwriteSdk & { Client?: new () => Client };
 
 /**
- * A controller that builds the real one on first `start()`. Everything before that reads as
- * "not started"; a failed build is reported through `error` and `start()` answers false.
+ * A controller that builds the real one on first `start()` or `beforeSignOut()`. Everything
+ * before that reads as "not started"; a failed build is reported through `error` and `start()`
+ * answers false. A sign-out in a tab that never started builds it: the core identifies, tells
+ * the person's other tabs and deletes the row if there is one, so no tab of theirs keeps it.
  */
 export function deferredController(build: () => Promise<PresenceController>): PresenceSource & { current(): PresenceController | null } {
   const listeners = new Set<() => void>();
@@ -86,6 +93,12 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
     set: (status, metadata) => (inner ? inner.set(status, metadata) : notStarted()),
     clear: () => (inner ? inner.clear() : notStarted()),
     stop: async () => (inner ? inner.stop() : true),
+    async beforeSignOut() {
+      const controller = await ensure();
+      // The core answers true when the row is gone or there was none (older cores: nothing).
+      const done: boolean | void = controller ? await controller.beforeSignOut() : false;
+      return done !== false;
+    },
     view: () => (inner ? inner.view() : { ...empty, error }),
     rosterVersion: () => (inner ? inner.rosterVersion() : 0),
     subscribe(listener) {
@@ -109,13 +122,30 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
  */
 export function presencePlugin(options: PluginOptions): (Alpine: AlpinePluginHost) => PresenceMagic & { controller(): PresenceController | null } {
   return (Alpine) => {
-    const source = deferredController(() => build(Alpine, options));
+    // Set synchronously by build(), so no change of the store between build and use is lost.
+    let built: PresenceController | null = null;
+    const source = deferredController(() => build(Alpine, options, (controller) => (built = controller)));
     const magic = bindPresence(Alpine, source);
+    const sink: AuthSink = {
+      setIdentity: (identity) => built?.setIdentity(identity),
+      setTeam: (teamId) => built?.setTeam(teamId),
+      beforeSignOut: () => source.beforeSignOut(),
+    };
+    if (Alpine.store) {
+      const win = options.manifest ?? (globalThis as ManifestWindow);
+      followManifestAuth(win, () => authStore(Alpine), sink, {
+        effect: Alpine.effect?.bind(Alpine),
+        team: options.team === undefined || options.team === 'manifest',
+      });
+    }
     return Object.assign(magic, { controller: source.current });
   };
 }
 
-const build: (Alpine: AlpinePluginHost, options: PluginOptions) => Promise<PresenceController> = async (Alpine, options) => {
+/** Manifest's auth store, when the page has one (it may appear after this plugin). */
+const authStore = (Alpine: AlpinePluginHost) => (Alpine.store?.('auth') ?? undefined) as ManifestAuthStore | undefined;
+
+const build = async (Alpine: AlpinePluginHost, options: PluginOptions, built: (controller: PresenceController) => void): Promise<PresenceController> => {
   const { client: given, sdk, manifest, team, ...rest } = options;
   if (!sdk) throw new Error('The Appwrite SDK is missing: load it before presence (window.Appwrite), or pass { sdk }.');
   let client: Client;
@@ -132,25 +162,18 @@ const build: (Alpine: AlpinePluginHost, options: PluginOptions) => Promise<Prese
     defaults = result.config.presence;
     projectId = result.config.projectId;
   }
-  const store = () => Alpine.store?.('auth') as ManifestAuthStore | undefined;
-  const hasManifestAuth = store() !== undefined && store() !== null;
+  const store = () => authStore(Alpine);
   const transport = createAppwriteTransport({ client, sdk });
   const controller = createPresence({
     ...defaults,
     ...rest,
     transport,
     tabs: rest.tabs ?? { key: projectId },
-    teamId: team === 'manifest' || (team === undefined && hasManifestAuth) ? teamFromStore(store()) : (team ?? null),
-    ...(hasManifestAuth
-      ? {
-          identify: async () =>
-            identityFromUser(store()?.user) ?? (await toIdentity(transport.actors.identify)),
-        }
-      : {}),
+    teamId: team === 'manifest' || team === undefined ? teamFromStore(store()) : team,
+    // Manifest knows who is signed in before Appwrite is asked; without it, account.get().
+    identify: rest.identify ?? (async () => identityFromUser(store()?.user) ?? (await toIdentity(transport.actors.identify))),
   });
-  if (hasManifestAuth && manifest) {
-    followManifestAuth(manifest, store, controller, Alpine.effect?.bind(Alpine));
-  }
+  built(controller);
   return controller;
 };
 

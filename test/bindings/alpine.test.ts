@@ -16,6 +16,7 @@ function fakeSource() {
     set: async (status) => (calls.push(`set:${status}`), true),
     clear: async () => (calls.push('clear'), true),
     stop: async () => (calls.push('stop'), true),
+    beforeSignOut: async () => (calls.push('beforeSignOut'), true),
     view: () => view,
     rosterVersion: () => version,
     subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
@@ -86,7 +87,7 @@ describe('$presence in Alpine (happy-dom)', () => {
   });
 
   it('returns one stable facade with exactly the seed surface', () => {
-    const keys = ['list', 'records', 'me', 'ready', 'error', 'start', 'set', 'of', 'all', 'clear', 'stop'];
+    const keys = ['list', 'records', 'me', 'ready', 'error', 'start', 'set', 'of', 'all', 'clear', 'stop', 'beforeSignOut'];
     expect(Object.keys(magic).sort()).toEqual(keys.sort());
     expect(Alpine.evaluate(document.body.firstElementChild as HTMLElement, '$presence')).toBe(magic);
     expect(Alpine.evaluate(document.body.firstElementChild as HTMLElement, '$presence')).toBe(magic);
@@ -201,6 +202,27 @@ describe('$presence in Alpine (happy-dom)', () => {
     expect(fake.calls).toEqual(['start', 'set:busy']);
     await expect(magic.clear()).resolves.toBe(true);
     await expect(magic.stop()).resolves.toBe(true);
+  });
+
+  it('beforeSignOut() reaches the controller and resolves with $presence already signed out', async () => {
+    fake.emit({ ...rosterOf(person('me', 'online')), me: 'online', ready: true }, true);
+    frames.run();
+    fake.source.beforeSignOut = async () => {
+      fake.calls.push('beforeSignOut');
+      fake.emit({ ...rosterOf(), me: null, ready: false }, true);
+      return true;
+    };
+    await expect(magic.beforeSignOut()).resolves.toBe(true);
+    expect(fake.calls).toEqual(['beforeSignOut']);
+    expect(magic.me).toBeNull();
+    expect(magic.list).toEqual([]);
+  });
+
+  it('beforeSignOut() answers a boolean whatever the controller resolves with', async () => {
+    fake.source.beforeSignOut = async () => undefined;
+    await expect(magic.beforeSignOut()).resolves.toBe(true);
+    fake.source.beforeSignOut = async () => false;
+    await expect(magic.beforeSignOut()).resolves.toBe(false);
   });
 
   it('of() answers null for non-strings and unknown ids without throwing', () => {

@@ -1,4 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+// @vitest-environment happy-dom
+import Alpine from 'alpinejs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   configFromManifest,
   followManifestAuth,
@@ -8,6 +10,8 @@ import {
   type ManifestAuthStore,
   type ManifestWindow,
 } from '../../src/bindings/manifest';
+import { deferredController } from '../../src/bindings/plugin';
+import type { PresenceController } from '../../src/presence';
 
 const good = { appwrite: { projectId: 'p1', endpoint: 'https://example.test/v1/', auth: {}, presence: { auto: false, status: 'available', heartbeatMs: 30000, junk: 1 } } };
 
@@ -17,6 +21,13 @@ describe('configFromManifest', () => {
       ok: true,
       config: { projectId: 'p1', endpoint: 'https://example.test/v1', presence: { auto: false, status: 'available', heartbeatMs: 30000 } },
     });
+  });
+
+  it('takes `presences` (the loader\'s other spelling) as the same block; `presence` wins when both are there', () => {
+    const alias = { appwrite: { projectId: 'p1', endpoint: 'https://x/v1', presences: { status: 'here', heartbeatMs: 30000 } } };
+    expect(configFromManifest(alias)).toMatchObject({ ok: true, config: { presence: { status: 'here', heartbeatMs: 30000 } } });
+    const both = { appwrite: { ...alias.appwrite, presence: { status: 'online' } } };
+    expect(configFromManifest(both)).toMatchObject({ ok: true, config: { presence: { status: 'online' } } });
   });
 
   it.each([
@@ -113,10 +124,179 @@ describe('Manifest auth store', () => {
     const store: ManifestAuthStore = { currentTeam: { $id: 't1' } };
     const effects: (() => void)[] = [];
     const sink = { setIdentity: vi.fn(), setTeam: vi.fn(), beforeSignOut: vi.fn(async () => {}) };
-    followManifestAuth(new EventTarget() as unknown as ManifestWindow, () => store, sink, (cb) => effects.push(cb));
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, () => store, sink, { effect: (cb) => effects.push(cb) });
     effects.forEach((cb) => cb());
     store.currentTeam = { $id: 't2' };
     effects.forEach((cb) => cb());
     expect(sink.setTeam.mock.calls).toEqual([['t1'], ['t2']]);
+  });
+});
+
+/**
+ * The store as Manifest really drives it: an Alpine store whose other tabs assign `user` from a
+ * `storage` event without any manifest:auth:* event, whose methods are attached after the store
+ * exists, and which may register after our plugin.
+ */
+describe('following the auth store through Alpine (happy-dom)', () => {
+  let names = 0;
+  const stores: string[] = [];
+  const effect = (callback: () => void) => Alpine.effect(callback);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  /** A fresh store name per test: Alpine's stores are global to the module. */
+  function storeName() {
+    const name = `auth${++names}`;
+    stores.push(name);
+    return name;
+  }
+  function sink(order: string[] = []) {
+    return {
+      order,
+      setIdentity: vi.fn((identity: { userId: string } | null) => void order.push(`identity ${identity?.userId ?? 'none'}`)),
+      setTeam: vi.fn((teamId: string | null) => void order.push(`team ${teamId ?? 'none'}`)),
+      beforeSignOut: vi.fn(async () => void order.push('row removed')),
+    };
+  }
+  afterEach(() => vi.useRealTimers());
+
+  it('hears a change written straight into the store (another tab), once per change of identity', async () => {
+    const name = storeName();
+    Alpine.store(name, { user: null, currentTeam: null });
+    const store = () => Alpine.store(name) as ManifestAuthStore;
+    const to = sink();
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, store, to, { effect });
+    await settle();
+    expect(to.setIdentity.mock.calls).toEqual([[null]]);
+
+    store().user = { $id: 'g1', name: '' }; // what Manifest's storage listener does: no event
+    await settle();
+    store().user = { $id: 'g1', name: '' }; // the same person again (a new object): nothing to say
+    await settle();
+    store().user = { $id: 'g1', name: 'Ada' }; // renamed
+    await settle();
+    store().user = null; // signed out in the other tab
+    await settle();
+    expect(to.setIdentity.mock.calls).toEqual([[null], [{ userId: 'g1', name: null }], [{ userId: 'g1', name: 'Ada' }], [null]]);
+  });
+
+  it('follows currentTeam once per change, and the teams-loaded event adds nothing the store did not say', async () => {
+    const name = storeName();
+    const target = new EventTarget();
+    Alpine.store(name, { user: { $id: 'u1' }, currentTeam: null });
+    const store = () => Alpine.store(name) as ManifestAuthStore;
+    const to = sink();
+    followManifestAuth(target as unknown as ManifestWindow, store, to, { effect });
+    store().currentTeam = { $id: 't1' };
+    await settle();
+    target.dispatchEvent(new Event('manifest:auth:teams-loaded'));
+    store().currentTeam = { $id: 't1' };
+    await settle();
+    expect(to.setTeam.mock.calls).toEqual([[null], ['t1']]);
+  });
+
+  it('leaves the team alone when the app fixed it (team: false)', async () => {
+    const name = storeName();
+    Alpine.store(name, { user: null, currentTeam: { $id: 't1' } });
+    const to = sink();
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, () => Alpine.store(name) as ManifestAuthStore, to, { effect, team: false });
+    await settle();
+    expect(to.setTeam).not.toHaveBeenCalled();
+  });
+
+  it('finds a store that registers after the plugin, and wraps logout when Manifest attaches it later', async () => {
+    const name = storeName();
+    const order: string[] = [];
+    const to = sink(order);
+    const store = () => Alpine.store(name) as ManifestAuthStore | undefined;
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, store, to, { effect });
+    await settle();
+
+    Alpine.store(name, { user: { $id: 'u1', name: 'Ada' }, currentTeam: null });
+    await settle();
+    store()!.logout = async function (this: ManifestAuthStore) {
+      order.push('session deleted');
+      this.user = null;
+    };
+    await settle();
+    await store()!.logout!();
+    await settle();
+    expect(order).toEqual(['identity none', 'team none', 'identity u1', 'row removed', 'session deleted', 'identity none']);
+  });
+
+  it('wraps clearSession too, and again whenever Manifest assigns a new logout; never twice', async () => {
+    const name = storeName();
+    const order: string[] = [];
+    Alpine.store(name, {
+      user: { $id: 'u1' },
+      currentTeam: null,
+      async logout() {
+        order.push('logout');
+      },
+      async clearSession() {
+        order.push('clearSession');
+      },
+    });
+    const store = () => Alpine.store(name) as ManifestAuthStore;
+    const to = sink(order);
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, store, to, { effect });
+    await settle();
+    order.length = 0;
+    await store().clearSession!();
+    expect(order).toEqual(['row removed', 'clearSession']);
+
+    store().logout = async () => void order.push('logout v2');
+    await settle();
+    order.length = 0;
+    await store().logout!();
+    expect(order).toEqual(['row removed', 'logout v2']); // one row removal: wrapped once
+  });
+
+  it('a logout with nobody signed in is Manifest\'s no-op, without a presence call', async () => {
+    const name = storeName();
+    const logout = vi.fn(async () => ({ success: false }));
+    Alpine.store(name, { user: null, currentTeam: null, logout });
+    const to = sink();
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, () => Alpine.store(name) as ManifestAuthStore, to, { effect });
+    await settle();
+    await expect((Alpine.store(name) as ManifestAuthStore).logout!()).resolves.toEqual({ success: false });
+    expect(to.beforeSignOut).not.toHaveBeenCalled();
+    expect(logout).toHaveBeenCalledOnce();
+  });
+
+  it('a sign-out never waits more than 1.5 s for presence', async () => {
+    vi.useFakeTimers();
+    const store: ManifestAuthStore = { user: { $id: 'u1' }, logout: vi.fn(async () => 'signed out') };
+    const original = store.logout;
+    const to = { setIdentity: vi.fn(), setTeam: vi.fn(), beforeSignOut: vi.fn(() => new Promise<boolean>(() => {})) };
+    followManifestAuth(new EventTarget() as unknown as ManifestWindow, () => store, to);
+    const result = store.logout!();
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(original).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(result).resolves.toBe('signed out');
+  });
+});
+
+describe('a tab that never started presence, signing out', () => {
+  it('builds the controller on beforeSignOut() and asks it to end the row; the tab stays not started', async () => {
+    const beforeSignOut = vi.fn(async () => true);
+    const controller = { beforeSignOut, subscribe: () => () => {}, view: () => ({ list: [], records: {}, me: null, ready: false, error: null }) };
+    const build = vi.fn(async () => controller as unknown as PresenceController);
+    const source = deferredController(build);
+    expect(source.current()).toBeNull();
+    await expect(source.beforeSignOut()).resolves.toBe(true);
+    expect(build).toHaveBeenCalledOnce();
+    expect(beforeSignOut).toHaveBeenCalledOnce();
+    await source.beforeSignOut();
+    expect(build).toHaveBeenCalledOnce(); // built once, reused
+  });
+
+  it('answers false when there is no configuration to build from', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const source = deferredController(async () => {
+      throw new Error('manifest.json has no "appwrite" block');
+    });
+    await expect(source.beforeSignOut()).resolves.toBe(false);
+    expect(source.view().error).toMatch(/no "appwrite" block/);
+    warn.mockRestore();
   });
 });
