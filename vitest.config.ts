@@ -9,6 +9,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // test/contract runs here against a fresh emulator only; `npm run test:appwrite` may target a
+    // real Appwrite (test/contract/target.ts).
+    env: { APPWRITE_CONTRACT_TARGET: 'emulator' },
     // Type tests (`*.test-d.ts`): the public names, checked by tsc in every `npm test`.
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
   },
