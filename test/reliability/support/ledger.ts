@@ -3,26 +3,37 @@
  * (a `Presences` subclass records each upsert answer and each delete), so the state of any
  * person's row at any moment can be told after the fact — the row was live at `t` when its latest
  * upsert before `t` had `expiresAt > t` and no delete came between. A delete is known only within
- * [request sent, answer received]; moments inside that window are reported as ambiguous.
+ * [request sent, answer received]; moments inside that window are reported as ambiguous, and so is
+ * the time after it while a write that raced it (answered from inside that window) would be live.
  * The emulator runs in this process on the system clock, so server time is `Date.now()`.
+ * Rows carry their team (`metadata.team`, null when readable by all users), and a delete is booked
+ * to the user whose row it removed (known from the upserts), so a person who changes identity or
+ * team mid-run is told apart correctly.
  */
 import * as Appwrite from 'appwrite';
 import type { AppwriteSdk } from '../../../src/transport/appwrite';
 
 type Entry =
-  | { kind: 'row'; at: number; status: string; expiresAt: number }
+  | { kind: 'row'; at: number; status: string; expiresAt: number; team: string | null }
   | { kind: 'deleted'; from: number; at: number };
 
-export type RowState = { state: 'live'; status: string; expiresAt: number } | { state: 'gone' } | { state: 'ambiguous' };
+export type RowState = { state: 'live'; status: string; expiresAt: number; team: string | null } | { state: 'gone' } | { state: 'ambiguous' };
 
 export class Ledger {
   private readonly byUser = new Map<string, Entry[]>();
   /** 5xx answers the writers got (injected faults). */
   failedWrites = 0;
 
-  /** An SDK namespace whose Presences report to this ledger (one per person: it knows the user). */
-  sdkFor(userId: string): AppwriteSdk {
+  /** userId of each row id an upsert confirmed: a delete names only the row. */
+  private readonly owners = new Map<string, string>();
+
+  /**
+   * An SDK namespace whose Presences report to this ledger (one per person: `userId` is who is
+   * signed in now, for a delete of a row this ledger never saw written).
+   */
+  sdkFor(userId: string | (() => string)): AppwriteSdk {
     const ledger = this;
+    const current = typeof userId === 'function' ? userId : () => userId;
     type Upsert = Parameters<Appwrite.Presences['upsert']>[0] & object;
     class LedgerPresences {
       private readonly inner: Appwrite.Presences;
@@ -37,23 +48,25 @@ export class Ledger {
       async upsert(params: Upsert) {
         try {
           const row = await this.inner.upsert(params);
-          ledger.row(row.userId, Date.parse(row.$updatedAt), row.status ?? '', row.expiresAt ? Date.parse(row.expiresAt) : Infinity);
+          ledger.owners.set(row.$id, row.userId);
+          ledger.row(row.userId, Date.parse(row.$updatedAt), row.status ?? '', row.expiresAt ? Date.parse(row.expiresAt) : Infinity, teamOf(row.metadata));
           return row;
         } catch (error) {
-          ledger.noteFailure(error, userId);
+          ledger.noteFailure(error, current());
           throw error;
         }
       }
 
       async delete(params: { presenceId: string }) {
         const from = Date.now();
+        const owner = ledger.owners.get(params.presenceId) ?? current();
         try {
           const answer = await this.inner.delete(params);
-          ledger.deleted(userId, from, Date.now());
+          ledger.deleted(owner, from, Date.now());
           return answer;
         } catch (error) {
-          if (error instanceof Appwrite.AppwriteException && error.code === 404) ledger.deleted(userId, from, Date.now());
-          ledger.noteFailure(error, userId);
+          if (error instanceof Appwrite.AppwriteException && error.code === 404) ledger.deleted(owner, from, Date.now());
+          ledger.noteFailure(error, owner);
           throw error;
         }
       }
@@ -61,8 +74,8 @@ export class Ledger {
     return { ...(Appwrite as unknown as AppwriteSdk), Presences: LedgerPresences as unknown as AppwriteSdk['Presences'] };
   }
 
-  row(userId: string, at: number, status: string, expiresAt: number): void {
-    this.entries(userId).push({ kind: 'row', at, status, expiresAt });
+  row(userId: string, at: number, status: string, expiresAt: number, team: string | null = null): void {
+    this.entries(userId).push({ kind: 'row', at, status, expiresAt, team });
   }
 
   deleted(userId: string, from: number, at: number): void {
@@ -78,9 +91,17 @@ export class Ledger {
       if (entry.kind === 'deleted' && entry.from <= t && t < entry.at) return { state: 'ambiguous' };
       if (entry.at <= t && (!latest || entry.at >= latest.at)) latest = entry;
     }
-    if (!latest || latest.kind === 'deleted') return { state: 'gone' };
+    if (!latest) return { state: 'gone' };
+    if (latest.kind === 'deleted') {
+      // A write answered with a $updatedAt inside the delete's window raced it: the server may
+      // have taken them in either order (a write in flight landing after the delete re-creates
+      // the row), so until that row's expiry the truth is unknown here.
+      const deleted = latest;
+      const raced = entries.some((e) => e.kind === 'row' && e.at >= deleted.from && e.at <= deleted.at && t < e.expiresAt);
+      return raced ? { state: 'ambiguous' } : { state: 'gone' };
+    }
     if (Math.abs(latest.expiresAt - t) <= marginMs) return { state: 'ambiguous' };
-    return latest.expiresAt > t ? { state: 'live', status: latest.status, expiresAt: latest.expiresAt } : { state: 'gone' };
+    return latest.expiresAt > t ? { state: 'live', status: latest.status, expiresAt: latest.expiresAt, team: latest.team } : { state: 'gone' };
   }
 
   /** expiresAt of the last row confirmed for `userId` (-Infinity when deleted since, or never written). */
@@ -92,7 +113,7 @@ export class Ledger {
   /** What the ledger holds for `userId` (diagnostics). */
   history(userId: string): string {
     return (this.byUser.get(userId) ?? [])
-      .map((e) => (e.kind === 'row' ? `${e.status}@${e.at % 100_000}→${e.expiresAt % 100_000}` : `del@${e.from % 100_000}-${e.at % 100_000}`))
+      .map((e) => (e.kind === 'row' ? `${e.status}${e.team === null ? '' : `[${e.team}]`}@${e.at % 100_000}→${e.expiresAt % 100_000}` : `del@${e.from % 100_000}-${e.at % 100_000}`))
       .join(' ');
   }
 
@@ -120,4 +141,18 @@ export class Ledger {
     list.push(Date.now());
     this.failures.set(userId, list);
   }
+}
+
+/** The team a row is scoped to, from the metadata the server answered (object or JSON text). */
+function teamOf(metadata: unknown): string | null {
+  let value = metadata;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  const team = typeof value === 'object' && value !== null ? (value as { team?: unknown }).team : undefined;
+  return typeof team === 'string' ? team : null;
 }
