@@ -108,3 +108,34 @@ export async function within(ms: number, probe: () => Promise<boolean>): Promise
 
 export const hasUser = async (page: Page, userId: string, status?: string) =>
   (await rosterOf(page)).some((p) => p.userId === userId && (status === undefined || p.status === status));
+
+/** The Web Lock held by the tab that writes a person's row: `appwrite-presence:<projectId>:<userId>`. */
+export const writerLock = (userId: string, projectId = PROJECT) => `appwrite-presence:${projectId}:${userId}`;
+
+/**
+ * Whether this page holds the Web Lock `name`. `navigator.locks.query()` lists every holder of
+ * the origin by client id; a probe lock taken for the question tells which client id is this page.
+ */
+export function holdsLock(page: Page, name: string): Promise<boolean> {
+  return page.evaluate(
+    async (name) =>
+      (await navigator.locks.request(`probe:${Math.random()}`, async (probe) => {
+        const { held = [] } = await navigator.locks.query();
+        const self = held.find((lock) => lock.name === probe?.name)?.clientId;
+        return held.some((lock) => lock.name === name && lock.clientId === self);
+      })) as boolean,
+    name,
+  );
+}
+
+/** When (ms from now, polled every 50 ms for `ms`) `viewer` did or did not list `userId`. */
+export async function sightings(viewer: Page, userId: string, ms: number): Promise<{ shown: number[]; absent: number[] }> {
+  const shown: number[] = [];
+  const absent: number[] = [];
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    ((await hasUser(viewer, userId)) ? shown : absent).push(Date.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { shown, absent };
+}
