@@ -1,11 +1,10 @@
 /**
- * `createPresence()`: the session actor with its roster, server clock, tab coordination and page
- * listeners wired together — the one core behind `$presence`, `window.ManifestPresence` and
- * advanced apps. Commands return promises of booleans and never throw: bad input and failures
- * land in `error`. Browser pieces (visibility, pagehide, freeze, tabs) are optional and injected, so the
- * same core runs in Node tests, happy-dom and real pages.
+ * `createPresence()`: the one core behind `$presence`, `window.ManifestPresence` and advanced apps.
+ * A thin shell: it creates the session actor, provides its effects (the transport, the page, the
+ * person's tabs) and exposes commands and a view. Every lifecycle rule is the machine's; commands
+ * send events, resolve with what the machine says, and never throw.
  */
-import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
+import { createActor, fromCallback, fromPromise, type ActorRefFrom, type EventObject, type InspectionEvent } from 'xstate';
 import { ServerClock } from './machines/clock';
 import { Roster } from './machines/roster';
 import {
@@ -15,35 +14,17 @@ import {
   selectReady,
   selectSeq,
   sessionMachine,
-  startProblem,
-  type SessionContext,
+  signOutOutcome,
   type SessionEvent,
   type SessionSnapshot,
+  type StartOptions,
 } from './machines/session';
-import {
-  createTabCoordinator,
-  isVisible,
-  onFreeze,
-  onPageHide,
-  onPageShow,
-  watchVisibility,
-  type DocumentLike,
-  type TabCoordinator,
-  type TabCoordinatorOptions,
-  type WindowLike,
-} from './bindings/browser';
-import { checkMetadata, checkStatus, type PresenceRecord } from './records';
-import type { Identity, Metadata, Transport } from './transport/types';
+import { browserEffects, type DocumentLike, type TabsPlatformOptions, type WindowLike } from './platform';
+import { messageOf } from './errors';
+import type { PresenceRecord } from './records';
+import type { Identity, Metadata, RemoveInput, Transport } from './transport/types';
 
-/** Options of `start()`; the manifest's `presence` block gives the same keys as defaults. */
-export interface StartOptions {
-  /** Flip to `away` while none of the person's tabs is visible. Default true. */
-  auto?: boolean;
-  /** Status published when tracking begins. Default "online". */
-  status?: string;
-  /** Heartbeat period in ms. Default 25 000. */
-  heartbeatMs?: number;
-}
+export type { StartOptions } from './machines/session';
 
 export interface PresenceOptions extends StartOptions {
   transport: Transport;
@@ -52,11 +33,11 @@ export interface PresenceOptions extends StartOptions {
   /** Team to scope to (readable by that team only). Default none: readable by signed-in users. */
   teamId?: string | null;
   /**
-   * Coordinate the person's tabs in this browser under this key (e.g. the project id), or false.
-   * Default: coordinate when the page has BroadcastChannel and Web Locks.
+   * Coordinate the person's tabs in this browser (BroadcastChannel + Web Locks, where the page has
+   * them) under `key` — default the transport's project — or false for none.
    */
-  tabs?: { key: string } & Omit<TabCoordinatorOptions, 'key'> | false;
-  /** The page's document and window for visibility and pagehide; null to ignore. Default globals. */
+  tabs?: (Partial<Pick<TabsPlatformOptions, 'key'>> & Omit<TabsPlatformOptions, 'key'>) | false;
+  /** The page's document and window for visibility, pagehide and freeze; null to ignore. Default globals. */
   document?: DocumentLike | null;
   window?: WindowLike | null;
   /** XState inspection, for debugging tools. */
@@ -83,19 +64,19 @@ export interface PresenceController {
   set(status: string, metadata?: Metadata): Promise<boolean>;
   clear(): Promise<boolean>;
   stop(): Promise<boolean>;
+  /** Before signing out: remove the person's row everywhere while the session still works. True once it is gone. */
+  beforeSignOut(): Promise<boolean>;
   of(userId: string): PresenceRecord | null;
   all(): PresenceRecord[];
   view(): PresenceView;
   /** Bumps whenever `list`/`records` changed. */
   rosterVersion(): number;
-  /** Called synchronously after any change of the view; returns the unsubscribe. */
+  /** Called after any change of the view; returns the unsubscribe. */
   subscribe(listener: () => void): () => void;
   /** Manifest and other auth layers: the signed-in person changed (null: signed out). */
   setIdentity(identity: Identity | null): void;
   /** Re-scope to a team (null: no team). */
   setTeam(teamId: string | null): void;
-  /** Remove our row while the session still works (before a sign-out). */
-  beforeSignOut(): Promise<void>;
   /** Stop everything and release listeners, sockets and timers. */
   dispose(): void;
 }
@@ -106,214 +87,76 @@ const COMMAND_TIMEOUT_MS = 20_000;
  * The presence core for one page.
  *
  * @example
- * import { Client } from 'appwrite';
  * import * as Appwrite from 'appwrite';
  * import { createPresence, createAppwriteTransport } from 'appwrite-presence';
  *
- * const client = new Client().setEndpoint('https://cloud.appwrite.io/v1').setProject('my-project');
+ * const client = new Appwrite.Client().setEndpoint('https://cloud.appwrite.io/v1').setProject('my-project');
  * const presence = createPresence({ transport: createAppwriteTransport({ client, sdk: Appwrite }) });
  * presence.actor.subscribe((snapshot) => console.log(snapshot.value));
  * await presence.start({ status: 'online' });
  * presence.all(); // [{ userId, status, metadata, color, lastSeen, expiresAt }, …]
  */
 export function createPresence(options: PresenceOptions): PresenceController {
+  const { transport, identify, tabs } = options;
   const listeners = new Set<() => void>();
   // The roster changes inside the machine's actions, before the actor commits its snapshot:
   // listeners hear once, after both, so `me` and our own record never disagree.
-  let queued = false;
-  const notify = () => {
-    if (queued) return;
-    queued = true;
-    queueMicrotask(() => {
-      queued = false;
-      for (const listener of listeners) listener();
-    });
-  };
+  const notify = batched(listeners);
   const clock = new ServerClock();
   const roster = new Roster({ clock, onChange: notify });
-  const { transport } = options;
-  const identify = options.identify;
   const machine = sessionMachine.provide({
     actors: {
       ...transport.actors,
-      ...(identify ? { identify: fromIdentify(identify) } : {}),
+      removeOnUnload: fromCallback<EventObject, RemoveInput>(({ input }) => void transport.removeOnUnload(input.presenceId)),
+      ...(identify ? { identify: fromPromise<Identity | null, void>(async () => identify()) } : {}),
+      ...browserEffects({
+        document: options.document,
+        window: options.window,
+        tabs: tabs === false ? false : { ...tabs, key: tabs?.key ?? transport.scope ?? 'default' },
+      }),
     },
   });
+  const { auto, status, heartbeatMs } = options;
   const actor = createActor(machine, {
-    input: { roster, clock, random: options.random },
+    input: { roster, clock, random: options.random, defaults: { auto, status, heartbeatMs }, teamId: options.teamId ?? null, checkMetadata: transport.checkMetadata },
     inspect: options.inspect,
   });
-
-  // Tabs are coordinated per (key, user): a new identity gets a new coordinator.
-  let tabs: TabCoordinator | null = null;
-  let tabsUserId: string | null = null;
-  let teamSet = false;
-  let last = { me: null as string | null, ready: false, error: null as string | null };
+  let shown = viewOf(actor.getSnapshot());
   actor.subscribe((snapshot) => {
-    const next = { me: selectMe(snapshot), ready: selectReady(snapshot), error: selectError(snapshot) };
-    if (next.me !== last.me || next.ready !== last.ready || next.error !== last.error) {
-      last = next;
-      notify();
-    }
-    followIdentity(snapshot.context.identity);
+    const next = viewOf(snapshot);
+    if (next.me !== shown.me || next.ready !== shown.ready || next.error !== shown.error) notify((shown = next));
   });
   actor.start();
 
   const send = (event: SessionEvent) => actor.send(event);
-  const fail = (message: string) => {
-    send({ type: 'session.error', message });
-    return false;
-  };
-
-  // Page visibility, straight from the document unless tabs aggregate it for the person.
-  const doc = options.document === undefined ? (globalThis.document as DocumentLike | undefined) : options.document;
-  const win = options.window === undefined ? (globalThis.window as WindowLike | undefined) : options.window;
-  const cleanups: (() => void)[] = [];
-  if (doc) {
-    cleanups.push(
-      watchVisibility(doc, (visible) => {
-        if (!tabs) send({ type: visible ? 'tab.visible' : 'tab.hidden' });
-      }),
-    );
-    // A page opened in the background starts hidden, and no visibilitychange will say so.
-    if (!isVisible(doc)) send({ type: 'tab.hidden' });
-  }
-  let resume: SessionEvent[] | null = null;
-  /** The page has been handed over (pagehide or freeze) and not shown again yet. */
-  let left = false;
-  if (win) cleanups.push(onPageHide(win, ({ persisted }) => leavePage(persisted)), onPageShow(win, showPageAgain));
-  // A frozen tab runs nothing: were it the writer, the person's other tabs would wait on it in vain.
-  if (doc) cleanups.push(onFreeze(doc, () => leavePage(true, true), showPageAgain));
-
-  function followIdentity(identity: Identity | null) {
-    const userId = identity?.userId ?? null;
-    if (userId === tabsUserId || options.tabs === false) return;
-    tabs?.dispose();
-    tabs = null;
-    tabsUserId = userId;
-    if (!userId || !options.tabs) return;
-    const { key, ...rest } = options.tabs;
-    tabs = createTabCoordinator({ document: doc ?? null, window: null, ...rest, key: `${key}:${userId}` });
-    tabs.subscribe((event) => {
-      if (event.type === 'role') send({ type: 'tabs.role', leader: event.leader, othersPresent: event.othersPresent });
-      else if (event.type === 'visibility') send({ type: event.anyVisible ? 'tab.visible' : 'tab.hidden' });
-      else if (event.wish === 'cleared') send({ type: 'session.clear', remote: true });
-      else send({ type: 'session.set', status: event.wish.status, metadata: event.wish.metadata, remote: true });
-    });
-  }
-
-  /**
-   * The page is going away, or the browser freezes it. Leaving, the last tab hands our row to a
-   * keepalive DELETE; any other leaves it to the next leader. Frozen, the tab only steps down: the
-   * Web Lock goes to the person's next tab, which writes from then on; with no other tab the row
-   * stays (the person is still there, hidden) and lapses at its expiresAt unless the page resumes.
-   * Either way the session writes nothing more: a leaving page would otherwise hear its own row's
-   * delete event and re-assert the row — a ghost until expiry. Entering the back/forward cache
-   * fires pagehide then freeze: the first one counts.
-   */
-  function leavePage(persisted: boolean, frozen = false) {
-    if (left) return;
-    left = true;
-    const snapshot = actor.getSnapshot();
-    const { presenceId, leader, hasRow } = snapshot.context;
-    const last = tabs ? tabs.isLastTab() : true;
-    if (!frozen && presenceId && leader && hasRow && last) transport.removeOnUnload(presenceId);
-    tabs?.leave();
-    // A page kept in the back/forward cache resumes where it was when it is shown again.
-    const wasRunning = !snapshot.matches('idle') && !snapshot.matches('stopped') && !snapshot.matches('stopping');
-    resume = persisted && wasRunning ? resumeCommands(snapshot.context) : null;
-    send({ type: 'session.unload' });
-  }
-
-  /** Shown again from the back/forward cache, or resumed after a freeze (both, in that order, from the cache). */
-  function showPageAgain() {
-    if (!left) return;
-    left = false;
-    const commands = resume;
-    resume = null;
-    // The old coordinator said bye; this tab joins the person's tabs afresh (at once when the
-    // session resumes, else with the next identity it tracks).
-    tabs?.dispose();
-    tabs = null;
-    tabsUserId = null;
-    for (const command of commands ?? []) send(command);
-  }
-
-  /**
-   * Send a command; resolve with its outcome: false at once when the machine refused it (not
-   * running), else true/false when the write that carries it settled. `share` tells the other
-   * tabs about an accepted command.
-   */
-  function command(event: SessionEvent, share: () => void): Promise<boolean> {
+  const answer = (outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number) => firstAnswer(actor, outcome, ms);
+  /** Send a command; false at once when the machine refused it, else the outcome of the write that carries it. */
+  const command = (event: SessionEvent): Promise<boolean> => {
     const before = selectSeq(actor.getSnapshot());
     send(event);
     const seq = selectSeq(actor.getSnapshot());
-    if (seq === before) return Promise.resolve(false);
-    share();
-    return answer((snapshot) => commandOutcome(snapshot, seq), COMMAND_TIMEOUT_MS);
-  }
+    return seq === before ? Promise.resolve(false) : answer((snapshot) => commandOutcome(snapshot, seq), COMMAND_TIMEOUT_MS);
+  };
 
-  /** start()'s answer: true once ready, false when the session ended up idle or stopped instead. */
-  function whenReady(): Promise<boolean> {
-    return answer((snapshot) => (selectReady(snapshot) ? true : snapshot.matches('idle') || snapshot.matches('stopped') ? false : undefined));
-  }
-
-  /**
-   * The first defined `outcome` of the current snapshot or of a later one; false after `ms`
-   * without one.
-   */
-  function answer(outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => done(false), ms);
-      const subscription = actor.subscribe((snapshot) => check(snapshot));
-      function check(snapshot: SessionSnapshot) {
-        const value = outcome(snapshot);
-        if (value !== undefined) done(value);
-      }
-      function done(value: boolean) {
-        clearTimeout(timer);
-        subscription.unsubscribe();
-        resolve(value);
-      }
-      check(actor.getSnapshot());
-    });
-  }
-
-  const controller: PresenceController = {
+  return {
     actor,
-    async start(startOptions = {}) {
-      let merged: StartOptions;
-      try {
-        // Options come from markup: read them once, defensively (a getter may throw).
-        const problem = startProblem(startOptions);
-        if (problem) return fail(problem);
-        merged = { auto: options.auto, status: options.status, heartbeatMs: options.heartbeatMs, ...clean(startOptions) };
-        const defaultsProblem = startProblem(merged);
-        if (defaultsProblem) return fail(defaultsProblem);
-      } catch (error) {
-        return fail(`start() options could not be read: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      // The team follows setTeam() once it was called; the option is only the first scope.
-      const teamId = teamSet ? actor.getSnapshot().context.teamId : (options.teamId ?? null);
-      send({ type: 'session.start', options: { ...merged, teamId } });
-      return whenReady();
+    async start(startOptions) {
+      const read = readOptions(startOptions);
+      if (typeof read === 'string') return send({ type: 'session.error', message: read }), false;
+      const before = selectSeq(actor.getSnapshot());
+      send({ type: 'session.start', options: read });
+      if (selectSeq(actor.getSnapshot()) === before) return false; // refused: see `error`
+      return answer((s) => (selectReady(s) ? true : s.matches('idle') || s.matches('stopped') ? false : undefined));
     },
-    async set(status, metadata) {
-      const problem = checkStatus(status) ?? checkMetadata(metadata) ?? transport.checkMetadata?.(metadata) ?? null;
-      if (problem) return fail(problem);
-      const wish = { status, metadata: (metadata ?? {}) as Metadata };
-      return command({ type: 'session.set', ...wish }, () => tabs?.shareWish(wish));
-    },
-    async clear() {
-      return command({ type: 'session.clear' }, () => tabs?.shareWish('cleared'));
-    },
+    set: async (status, metadata) => command({ type: 'session.set', status, metadata }),
+    clear: async () => command({ type: 'session.clear' }),
     async stop() {
       send({ type: 'session.stop' });
-      const stopped = await answer((snapshot) => (snapshot.matches('stopping') ? undefined : snapshot.matches('stopped') || snapshot.matches('idle')));
-      tabs?.leave();
-      tabs = null;
-      tabsUserId = null;
-      return stopped;
+      return answer((s) => (s.matches('stopping') || s.matches('switching') ? undefined : s.matches('stopped') || s.matches('idle')));
+    },
+    async beforeSignOut() {
+      send({ type: 'session.signOut' });
+      return answer(signOutOutcome);
     },
     of: (userId) => (typeof userId === 'string' ? roster.get(userId) : null),
     all: () => roster.list(),
@@ -325,9 +168,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
       get records() {
         return roster.records();
       },
-      me: last.me,
-      ready: last.ready,
-      error: last.error,
+      ...shown,
     }),
     rosterVersion: () => roster.version,
     subscribe(listener) {
@@ -335,48 +176,60 @@ export function createPresence(options: PresenceOptions): PresenceController {
       return () => listeners.delete(listener);
     },
     setIdentity: (identity) => send({ type: 'identity.changed', identity }),
-    setTeam: (teamId) => {
-      teamSet = true;
-      if ((actor.getSnapshot().context.teamId ?? null) !== teamId) send({ type: 'team.changed', teamId });
-    },
-    async beforeSignOut() {
-      // Sign out now, through the machine: it removes our row while the session still works
-      // and waits in `idle` to resume as whoever signs in next.
-      if (!actor.getSnapshot().matches('tracking')) return;
-      send({ type: 'identity.changed', identity: null });
-      await answer((snapshot) => (snapshot.matches('switching') ? undefined : true));
-    },
+    setTeam: (teamId) => send({ type: 'team.changed', teamId }),
     dispose() {
-      actor.send({ type: 'session.stop' });
-      tabs?.dispose();
-      for (const cleanup of cleanups) cleanup();
+      send({ type: 'session.stop' });
       actor.stop();
       roster.clear();
       transport.dispose();
       listeners.clear();
     },
   };
-  return controller;
 }
 
-function fromIdentify(identify: NonNullable<PresenceOptions['identify']>) {
-  return fromPromise<Identity | null, void>(async () => identify());
+const viewOf = (snapshot: SessionSnapshot) => ({ me: selectMe(snapshot), ready: selectReady(snapshot), error: selectError(snapshot) });
+
+/** Calls every listener once per microtask, however many changes came within it. */
+function batched(listeners: Set<() => void>): (..._: unknown[]) => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      for (const listener of listeners) listener();
+    });
+  };
 }
 
-/** What brings a session back as it was: the same options, team, and chosen status (or none). */
-function resumeCommands(context: SessionContext): SessionEvent[] {
-  const { auto, heartbeatMs, teamId, desired } = context;
-  const start: SessionEvent = { type: 'session.start', options: { auto, heartbeatMs, teamId, ...(desired ? { status: desired.status } : {}) } };
-  if (!desired) return [start, { type: 'session.clear' }];
-  return Object.keys(desired.metadata).length > 0 ? [start, { type: 'session.set', ...desired }] : [start];
+/** The first defined `outcome` of the current snapshot or of a later one; false after `ms` without one. */
+function firstAnswer(actor: PresenceActor, outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = ms === undefined ? undefined : setTimeout(() => done(false), ms);
+    const subscription = actor.subscribe((snapshot) => check(snapshot));
+    function check(snapshot: SessionSnapshot) {
+      const value = outcome(snapshot);
+      if (value !== undefined) done(value);
+    }
+    function done(value: boolean) {
+      clearTimeout(timer);
+      subscription.unsubscribe();
+      resolve(value);
+    }
+    check(actor.getSnapshot());
+  });
 }
 
-function clean(options: StartOptions): StartOptions {
-  const out: StartOptions = {};
-  if (options && typeof options === 'object') {
-    if (options.auto !== undefined) out.auto = options.auto;
-    if (options.status !== undefined) out.status = options.status;
-    if (options.heartbeatMs !== undefined) out.heartbeatMs = options.heartbeatMs;
+/**
+ * Options come from markup: copy the known keys once, defensively (a getter may throw). Anything
+ * but an object goes to the machine as it is, which refuses it with the reason.
+ */
+function readOptions(options: unknown): StartOptions | undefined | string {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return options as StartOptions | undefined;
+  try {
+    const { auto, status, heartbeatMs } = options as StartOptions;
+    return { auto, status, heartbeatMs };
+  } catch (error) {
+    return `start() options could not be read: ${messageOf(error)}`;
   }
-  return out;
 }

@@ -33,7 +33,14 @@ export function colorOf(userId: string | null | undefined): string {
   return `hsl(${Math.abs(h) % 360}, 70%, 50%)`;
 }
 
+/** Appwrite's `status` column is Text(255), measured in characters (code points), not UTF-16 units. */
 export const STATUS_MAX = 255;
+/**
+ * Metadata keys presence writes itself: `team` carries the team scope every reader filters on, so
+ * a person's own `team` would make readers drop the row as a spoofed scope. (`name` and `color` are
+ * defaults the person may override.)
+ */
+export const RESERVED_KEYS = ['team'] as const;
 /** Appwrite stores metadata in a 65 535-char TEXT column; we keep the seed's 64 KB promise. */
 export const METADATA_MAX_BYTES = 64 * 1024;
 
@@ -41,8 +48,19 @@ export const METADATA_MAX_BYTES = 64 * 1024;
 export function checkStatus(status: unknown): string | null {
   if (typeof status !== 'string') return `status must be a string, got ${describe(status)}`;
   if (status.length === 0) return 'status must not be empty';
-  if (status.length > STATUS_MAX) return `status is ${status.length} characters; the limit is ${STATUS_MAX}`;
+  const length = characters(status);
+  if (length > STATUS_MAX) return `status is ${length} characters; the limit is ${STATUS_MAX}`;
   return null;
+}
+
+/**
+ * Characters (code points) in `text`, as Appwrite counts them: 200 emoji are 400 UTF-16 units but
+ * 200 characters. Stops counting at `stop`.
+ */
+export function characters(text: string, stop = Infinity): number {
+  let count = 0;
+  for (const _ of text) if (++count >= stop) break;
+  return count;
 }
 
 /** Why metadata is unusable, or null when it is a plain JSON object within the size limit. */
@@ -53,6 +71,9 @@ export function checkMetadata(metadata: unknown): string | null {
   }
   const proto = Object.getPrototypeOf(metadata);
   if (proto !== Object.prototype && proto !== null) return 'metadata must be a plain object';
+  for (const key of RESERVED_KEYS) {
+    if (Object.hasOwn(metadata, key)) return `metadata.${key} is reserved: presence sets it from the team scope`;
+  }
   let json: string;
   try {
     json = JSON.stringify(metadata);

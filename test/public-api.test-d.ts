@@ -31,13 +31,15 @@ describe('the session machine', () => {
       | 'session.clear'
       | 'session.error'
       | 'session.stop'
-      | 'session.unload'
-      | 'tab.hidden'
-      | 'tab.visible'
-      | 'tabs.role'
+      | 'session.signOut'
       | 'identity.changed'
       | 'team.changed'
     >().toExtend<SessionEventType>();
+  });
+
+  it('accepts what the page and the person\'s other tabs say, by these names', () => {
+    expectTypeOf<'page.visible' | 'page.hidden' | 'page.hide' | 'page.freeze' | 'page.resume'>().toExtend<SessionEventType>();
+    expectTypeOf<'tab.hidden' | 'tab.visible' | 'tabs.role' | 'tabs.signout' | 'tabs.quiet'>().toExtend<SessionEventType>();
   });
 
   it('accepts what a transport sends back, by these names', () => {

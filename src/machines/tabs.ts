@@ -1,18 +1,18 @@
 /**
  * One tab's part in coordinating a person's tabs in one browser: who writes, whether the person
- * is looking at any tab, and what they last asked for. Pure: no DOM; `bindings/browser.ts` turns
- * Web Locks and BroadcastChannel into these events and carries the emitted ones out.
+ * is looking at any tab, what they last asked for, and who is signing out. Pure: no DOM;
+ * `platform/tabs.ts` turns Web Locks and BroadcastChannel into these events and carries the
+ * emitted ones out.
  * Invariants: at most one leader per (project, user) — guaranteed by the Web Lock, not by messages;
  * a role is announced only once the lock has answered; a peer is forgotten only on its `bye` or when
- * the locks prove it gone (never on silence), so "am I the last tab?" errs towards "no".
+ * the locks prove it gone (never on silence), so "am I the last tab?" errs towards "no"; a sign-out
+ * is answered `quiet` by every peer known when it was asked (or its bye), and only then reported.
  */
 import { assertEvent, assign, enqueueActions, type SnapshotFrom } from 'xstate';
+import type { Wish } from './session/types';
 import { setup } from './setup';
 
-export type Metadata = Record<string, unknown>;
-
-/** What the person wants published: a status, or no record at all. */
-export type Wish = { status: string; metadata: Metadata } | 'cleared';
+export type { Wish } from './session/types';
 
 /** A wish with its stamp. Last writer wins by `at`, ties broken by the originating tab's id. */
 export interface StampedWish {
@@ -29,7 +29,11 @@ export type TabMessage =
   | { type: 'state'; from: string; visible: boolean }
   | { type: 'bye'; from: string }
   | { type: 'rollcall'; from: string }
-  | { type: 'wish'; from: string; wish: StampedWish };
+  | { type: 'wish'; from: string; wish: StampedWish }
+  /** The person is signing out in the sender's tab: stop writing, delete the row if you write it, then say quiet. */
+  | { type: 'signout'; from: string }
+  /** The answer to a sign-out: nothing of the sender's is in flight any more. */
+  | { type: 'quiet'; from: string };
 
 export interface Peer {
   visible: boolean;
@@ -49,6 +53,8 @@ export interface TabsContext {
   told: { leader: boolean; othersPresent: boolean } | null;
   /** The person's visibility last announced: this tab or any peer visible. */
   anyVisible: boolean;
+  /** Peers that have not yet answered this tab's sign-out; null when none is asked. */
+  awaiting: string[] | null;
 }
 
 export type TabsEvent =
@@ -68,6 +74,12 @@ export type TabsEvent =
   | { type: 'wish.local'; wish: Wish; at: number }
   /** Tab ids whose per-tab lock is held, from a lock snapshot asked for at tick `askedAt`. */
   | { type: 'members.verified'; tabIds: string[]; askedAt: number }
+  /** The person signs out in this tab: ask every other tab to go quiet. */
+  | { type: 'signout.local' }
+  /** Answer the sign-out of another tab: this tab has nothing in flight any more. */
+  | { type: 'quiet.local' }
+  | { type: 'peer.signout'; tabId: string }
+  | { type: 'peer.quiet'; tabId: string }
   | { type: 'tabs.leave' };
 
 export type TabsEmitted =
@@ -80,7 +92,11 @@ export type TabsEmitted =
   /** Post this on the channel. */
   | { type: 'broadcast'; message: TabMessage }
   /** Take a lock snapshot and answer with `members.verified`. */
-  | { type: 'verify' };
+  | { type: 'verify' }
+  /** Another tab of the person is signing out (maps to the session's `tabs.signout`). */
+  | { type: 'signout' }
+  /** Every tab asked has answered this tab's sign-out, or left (the session's `tabs.quiet`). */
+  | { type: 'quiet' };
 
 const othersPresent = (context: TabsContext) => Object.keys(context.peers).length > 0;
 const anyVisible = (context: TabsContext) =>
@@ -90,6 +106,8 @@ const unverified = (context: TabsContext, { tabIds, askedAt }: { tabIds: string[
   Object.entries(context.peers)
     .filter(([id, peer]) => !tabIds.includes(id) && peer.lastHeard < askedAt)
     .map(([id]) => id);
+/** `awaiting` without these tab ids (null stays null: nobody was asked). */
+const answered = (awaiting: string[] | null, tabIds: string[]) => awaiting && awaiting.filter((id) => !tabIds.includes(id));
 const isNewer = (a: StampedWish, b: StampedWish | null) =>
   !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
 
@@ -132,20 +150,36 @@ export const tabsMachine = setup({
         return { ...context.peers, [event.tabId]: { visible: event.visible, lastHeard: event.at } };
       },
     }),
-    removePeer: assign({
-      peers: ({ context, event }) => {
-        assertEvent(event, 'peer.bye');
-        const { [event.tabId]: _gone, ...rest } = context.peers;
-        return rest;
-      },
+    removePeer: assign(({ context, event }) => {
+      assertEvent(event, 'peer.bye');
+      const { [event.tabId]: _gone, ...peers } = context.peers;
+      return { peers, awaiting: answered(context.awaiting, [event.tabId]) };
     }),
-    dropUnverified: assign({
-      peers: ({ context, event }) => {
-        assertEvent(event, 'members.verified');
-        const gone = unverified(context, event);
-        return Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
-      },
+    dropUnverified: assign(({ context, event }) => {
+      assertEvent(event, 'members.verified');
+      const gone = unverified(context, event);
+      const peers = Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
+      return { peers, awaiting: answered(context.awaiting, gone) };
     }),
+    /** Ask every peer known now; a tab that leaves before answering counts as quiet. */
+    askQuiet: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ awaiting: Object.keys(context.peers) });
+      enqueue.emit({ type: 'broadcast', message: { type: 'signout', from: context.tabId } });
+    }),
+    heardQuiet: assign(({ context, event }) => {
+      assertEvent(event, 'peer.quiet');
+      return { awaiting: answered(context.awaiting, [event.tabId]) };
+    }),
+    /** Everyone asked has answered: report it once. */
+    reportQuiet: enqueueActions(({ context, enqueue }) => {
+      if (context.awaiting === null || context.awaiting.length > 0) return;
+      enqueue.assign({ awaiting: null });
+      enqueue.emit({ type: 'quiet' });
+    }),
+    relaySignout: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'signout' })),
+    sayQuiet: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'broadcast', message: { type: 'quiet', from: context.tabId } }),
+    ),
     keepLocalWish: assign({
       wish: ({ context, event }) => {
         assertEvent(event, 'wish.local');
@@ -209,6 +243,7 @@ export const tabsMachine = setup({
     wish: null,
     told: null,
     anyVisible: input.visible,
+    awaiting: null,
   }),
   entry: 'sayHello',
   initial: 'electing',
@@ -217,11 +252,15 @@ export const tabsMachine = setup({
     'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', 'sayState', 'announce'] },
     'peer.hello': { guard: 'fromPeer', actions: ['upsertPeer', 'sayState', 'sayWish', 'announce'] },
     'peer.state': { guard: 'fromPeer', actions: ['upsertPeer', 'announce'] },
-    'peer.bye': { guard: 'knownPeer', actions: ['removePeer', 'announce'] },
+    'peer.bye': { guard: 'knownPeer', actions: ['removePeer', 'announce', 'reportQuiet'] },
     'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
     'peer.wish': { guard: 'newerWish', actions: 'adoptPeerWish' },
     'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
-    'members.verified': { guard: 'peersGone', actions: ['dropUnverified', 'announce'] },
+    'members.verified': { guard: 'peersGone', actions: ['dropUnverified', 'announce', 'reportQuiet'] },
+    'signout.local': { actions: ['askQuiet', 'reportQuiet'] },
+    'quiet.local': { actions: 'sayQuiet' },
+    'peer.signout': { guard: 'fromPeer', actions: 'relaySignout' },
+    'peer.quiet': { guard: 'fromPeer', actions: ['heardQuiet', 'reportQuiet'] },
     'tabs.leave': '.left',
   },
   states: {

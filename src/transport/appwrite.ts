@@ -32,6 +32,8 @@ import type {
   TransportEvent,
   WatchPeersInput,
 } from './types';
+import { codeOf, messageOf, typeOf } from '../errors';
+import { characters, STATUS_MAX } from '../records';
 
 const LOG_PREFIX = '[Manifest Presence]';
 
@@ -46,7 +48,6 @@ export const ROSTER_PAGE_SIZE = 1000;
  * exceed them, so anything larger did not come from Appwrite and is refused.
  */
 const ID_MAX = 255; // the `userId` column; ids themselves are ≤ 36 characters
-const STATUS_MAX = 255; // `status` is Text(255)
 const METADATA_MAX_CHARS = 65_535; // `metadata` is a TEXT column holding the JSON encoding
 const METADATA_MAX_DEPTH = 64;
 
@@ -133,7 +134,7 @@ export function toPeerDoc(payload: unknown): Decoded<PeerDoc> {
   if (!isId(userId)) return fail(`${where}: userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
   const status = payload.status;
   // Appwrite measures Text(255) in characters (code points): 200 emoji are 400 UTF-16 units but fit.
-  if (typeof status !== 'string' || status.length === 0 || codePoints(status, STATUS_MAX + 1) > STATUS_MAX) {
+  if (typeof status !== 'string' || status.length === 0 || characters(status, STATUS_MAX + 1) > STATUS_MAX) {
     return fail(`${where}: status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
   }
   const updatedAt = parseTime(payload.$updatedAt);
@@ -326,12 +327,6 @@ function readableByTeam(permissions: unknown, teamId: string): boolean {
   return permissions.some((p) => typeof p === 'string' && (p === whole || p.startsWith(role)));
 }
 
-/** Code points in `text`, counting no further than `stop` (a huge string costs nothing). */
-function codePoints(text: string, stop: number): number {
-  let count = 0;
-  for (const _ of text) if (++count >= stop) break;
-  return count;
-}
 
 function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= ID_MAX;
@@ -350,19 +345,9 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (isRecord(error) && typeof error.message === 'string') return error.message;
-  return String(error);
-}
-
 /** Appwrite's 400 for an `expiresAt` that is not in the future (by the server's clock). */
 function refusedExpiry(error: unknown): boolean {
-  return codeOf(error) === 400 && isRecord(error) && error.type === 'general_argument_invalid' && /`expiresAt`/.test(messageOf(error));
-}
-
-function codeOf(error: unknown): number | undefined {
-  return isRecord(error) && typeof error.code === 'number' ? error.code : undefined;
+  return codeOf(error) === 400 && typeOf(error) === 'general_argument_invalid' && /`expiresAt`/.test(messageOf(error));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,6 +641,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
 
   return {
     actors: { identify, loadRoster, watchPeers, publish, remove },
+    scope: client.config.project,
 
     checkMetadata: metadataProblem,
     removeOnUnload(presenceId: string): boolean {

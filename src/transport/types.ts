@@ -99,6 +99,8 @@ export interface TransportActors {
 
 export interface Transport {
   actors: TransportActors;
+  /** What the backend's people share (Appwrite: the project id): tabs of one person coordinate under it. */
+  scope?: string;
   /**
    * Best-effort delete that survives the page unloading (fetch keepalive). Used on `pagehide`
    * by the last tab; returns false when it could not even be sent.

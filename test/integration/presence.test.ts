@@ -8,7 +8,7 @@ import { guest, keyClient, type SdkUser } from '../support/sdk';
 import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
 import { createAppwriteTransport } from '../../src/transport/appwrite';
-import type { DocumentLike } from '../../src/bindings/browser';
+import type { DocumentLike } from '../../src/platform';
 import { untilChange } from '../support/wait';
 
 const KEY = 'integration-key';

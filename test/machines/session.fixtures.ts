@@ -6,7 +6,7 @@
 import { createActor, fromCallback, fromPromise, type EventObject, type InspectionEvent } from 'xstate';
 import { ServerClock } from '../../src/machines/clock';
 import { Roster } from '../../src/machines/roster';
-import { sessionMachine, type SessionEvent } from '../../src/machines/session';
+import { sessionMachine, type SessionEvent, type TabsCommand, type TabsInput } from '../../src/machines/session';
 import type {
   Identity,
   LoadRosterInput,
@@ -145,16 +145,54 @@ export function published(input: PublishInput, updatedAt: number, id = input.pre
   };
 }
 
+/**
+ * A fake tab coordinator: it announces `role` when the session starts it, answers a sign-out at
+ * once (as a tab alone does), and records what the session told it. With `role` null it is silent.
+ */
+export function fakeTabs(role: { leader: boolean; othersPresent: boolean } | null) {
+  const commands: TabsCommand[] = [];
+  let running: { sendBack: (event: SessionEvent) => void; input: TabsInput } | null = null;
+  const coordinateTabs = fromCallback<TabsCommand, TabsInput>(({ sendBack, receive, input }) => {
+    const me = { sendBack, input };
+    running = me;
+    if (role) sendBack({ type: 'tabs.role', ...role });
+    receive((command) => {
+      commands.push(command);
+      if (!role) return; // silent: the test says what the coordinator says
+      if (command.type === 'visibility') sendBack({ type: command.visible ? 'tab.visible' : 'tab.hidden' });
+      if (command.type === 'signout' && !role.othersPresent) sendBack({ type: 'tabs.quiet' });
+    });
+    return () => {
+      if (running === me) running = null;
+    };
+  });
+  return {
+    coordinateTabs,
+    commands,
+    /** Deliver an event as the coordinator would (another tab's message). */
+    emit(event: SessionEvent) {
+      if (!running) throw new Error(`no coordinator running to deliver ${event.type}`);
+      running.sendBack(event);
+    },
+    get userId() {
+      return running?.input.userId ?? null;
+    },
+  };
+}
+
 /** A started session actor on a fake transport, with its roster and server clock. */
-export function harness(options: { random?: () => number; newId?: () => string; inspect?: (e: InspectionEvent) => void } = {}) {
+export function harness(
+  options: { random?: () => number; newId?: () => string; inspect?: (e: InspectionEvent) => void; role?: { leader: boolean; othersPresent: boolean } | null } = {},
+) {
   const transport = fakeTransport();
+  const tabs = fakeTabs(options.role === undefined ? { leader: true, othersPresent: false } : options.role);
   const clock = new ServerClock();
   const roster = new Roster({ clock });
   let ids = 0;
-  const actor = createActor(sessionMachine.provide({ actors: transport.actors }), {
+  const actor = createActor(sessionMachine.provide({ actors: { ...transport.actors, coordinateTabs: tabs.coordinateTabs } }), {
     input: { roster, clock, random: options.random ?? (() => 0.5), newId: options.newId ?? (() => `row-${++ids}`) },
     ...(options.inspect ? { inspect: options.inspect } : {}),
   }).start();
   const send = (event: SessionEvent) => actor.send(event);
-  return { actor, transport, clock, roster, send, snapshot: () => actor.getSnapshot(), context: () => actor.getSnapshot().context };
+  return { actor, transport, tabs, clock, roster, send, snapshot: () => actor.getSnapshot(), context: () => actor.getSnapshot().context };
 }

@@ -29,6 +29,11 @@ const events = [
   { type: 'wish.local', wish: busy, at: 5 },
   { type: 'members.verified', tabIds: [], askedAt: 2 }, // b was last heard at 1: gone
   { type: 'members.verified', tabIds: ['b'], askedAt: 2 }, // b holds its lock: nothing to drop
+  { type: 'signout.local' },
+  { type: 'quiet.local' },
+  { type: 'peer.signout', tabId: 'b' },
+  { type: 'peer.signout', tabId: 'a' }, // own echo: the guard refuses it
+  { type: 'peer.quiet', tabId: 'b' },
   { type: 'tabs.leave' },
   { type: 'xstate.after.verifyEvery.tabs.leader' },
   { type: 'xstate.after.verifyEvery.tabs.follower' },
@@ -94,6 +99,9 @@ function checkStep(snapshot: Snapshot, out: TabsEmitted[], anyVisibleBefore: boo
   // Everything said on the channel is signed by this tab; a lock check only when there is a peer.
   for (const e of out) if (e.type === 'broadcast') expect(e.message.from).toBe('a');
   if (out.some((e) => e.type === 'verify')) expect(peersKnown).toBe(true);
+  // A sign-out is reported quiet once, when nobody asked is left waiting for; the waited-for are known peers.
+  if (out.some((e) => e.type === 'quiet')) expect(context.awaiting).toBeNull();
+  for (const id of context.awaiting ?? []) expect(Object.keys(context.peers)).toContain(id);
 }
 
 describe(`tabs machine paths (${paths.length} prefix-free of ${allPaths.length} shortest)`, () => {
@@ -115,7 +123,7 @@ describe(`tabs machine paths (${paths.length} prefix-free of ${allPaths.length} 
         if (previous) for (const t of tabsMachine.getTransitionData(previous.state, step.event)) taken.add(t);
       });
     }
-    expect(declared.length).toBe(14);
+    expect(declared.length).toBe(18);
     expect(declared.filter((t) => !taken.has(t)).map(nameOf)).toEqual([]);
   });
 

@@ -33,6 +33,10 @@ export const publishedOwn: PublishOutput = { doc: ownRow, sentAtLocal: 0, receiv
 export const identified = { type: 'xstate.done.actor.identify', output: ada, actorId: 'identify' } as const;
 export const rosterListed = { type: 'xstate.done.actor.loadRoster', output: listed, actorId: 'loadRoster' } as const;
 export const written = { type: 'xstate.done.actor.write', output: publishedOwn, actorId: 'write' } as const;
+/** The tab is alone and leads (what the coordinator says first when no other tab is open). */
+export const leads = { type: 'tabs.role', leader: true, othersPresent: false } as const;
+/** Appwrite's answer once the session is gone: the caller is a guest, without the presences scopes. */
+export const sessionGone = Object.assign(new Error('User (role: guests) missing scopes (["presences.write"])'), { code: 401, type: 'general_unauthorized_scope' });
 
 // The whole alphabet. Guarded events get passing and failing samples; xstate.* types stand for the
 // transport settling (with the outputs the actions read) and for timers firing.
@@ -46,7 +50,15 @@ export const events: Event[] = [
   { type: 'session.set', status: '' },
   { type: 'session.clear' },
   { type: 'session.stop' },
-  { type: 'session.unload' },
+  { type: 'session.signOut' },
+  { type: 'page.hidden' },
+  { type: 'page.visible' },
+  { type: 'page.hide', persisted: false },
+  { type: 'page.hide', persisted: true },
+  { type: 'page.freeze' },
+  { type: 'page.resume' },
+  { type: 'tabs.signout' },
+  { type: 'tabs.quiet' },
   { type: 'session.error', message: 'bad input' },
   { type: 'tab.hidden' },
   { type: 'tab.visible' },
@@ -70,6 +82,8 @@ export const events: Event[] = [
   { type: 'xstate.error.actor.loadRoster', error: new Error('list failed'), actorId: 'loadRoster' },
   written,
   { type: 'xstate.error.actor.write', error: new Error('write failed'), actorId: 'write' },
+  { type: 'xstate.error.actor.write', error: sessionGone, actorId: 'write' },
+  { type: 'xstate.error.actor.loadRoster', error: sessionGone, actorId: 'loadRoster' },
   { type: 'xstate.done.actor.removeRow', output: undefined, actorId: 'removeRow' },
   { type: 'xstate.error.actor.removeRow', error: new Error('remove failed'), actorId: 'removeRow' },
   { type: 'xstate.error.actor.removeRow', error: Object.assign(new Error('Server Error'), { code: 500 }), actorId: 'removeRow' },
@@ -94,6 +108,12 @@ export function project(s: SessionSnapshot) {
     failures: c.failures,
     rowVersion: c.rowVersion,
     loaded: c.loaded,
+    linkUp: c.linkUp,
+    pageHidden: c.pageHidden,
+    tabsOf: c.tabsOf,
+    unshared: c.unshared,
+    leaving: c.leaving,
+    resumable: c.resumable,
     wanted: c.wanted,
     restart: c.restart,
     teamId: c.teamId,
@@ -123,7 +143,7 @@ export const fromStart: Path[] = getShortestPaths(logic, {
 });
 // Deep corners (a resync's outcomes, a failed removal while away) start from a live session.
 export const initial = fromStart[0]!.steps[0]!.state;
-export const warm = pathOf(logic, initial, [{ type: 'session.start' }, identified, { type: 'transport.connected' }, rosterListed, written]);
+export const warm = pathOf(logic, initial, [{ type: 'session.start' }, identified, leads, { type: 'transport.connected' }, rosterListed, written]);
 export const fromLive: Path[] = getShortestPaths(logic, {
   events,
   fromState: warm.state,

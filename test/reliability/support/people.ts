@@ -3,7 +3,7 @@
  * transport over either the in-process sim (fake timers) or the SDK against the emulator, with a
  * page whose visibility the test flips, and the helpers that compare a roster with the truth.
  */
-import type { DocumentLike } from '../../../src/bindings/browser';
+import type { DocumentLike } from '../../../src/platform';
 import { createPresence, type PresenceController, type StartOptions } from '../../../src/presence';
 import type { PresenceRecord } from '../../../src/records';
 import { createAppwriteTransport } from '../../../src/transport/appwrite';

@@ -1,12 +1,13 @@
 /**
- * Browser adapters for the tabs machine: page visibility, pagehide, freeze, Web Locks, BroadcastChannel.
- * At most one leader per key (project, user) — guaranteed by the Web Lock `appwrite-presence:<key>`,
+ * The person's tabs in this browser, for the session: the tabs machine over Web Locks and
+ * BroadcastChannel, and `coordinateTabs()`, the session's `coordinateTabs` actor. At most one leader per key (project, user) — guaranteed by the Web Lock `appwrite-presence:<key>`,
  * held for the tab's life and handed to the next queued tab the moment it is released, not by
  * messages. Each tab also holds `appwrite-presence:<key>:tab:<id>` before it says hello, so a lock
  * snapshot proves who is alive. Globals are looked up when a coordinator is created, never at
  * import; without Web Locks or BroadcastChannel a tab is leader, alone, and nothing throws.
  */
-import { createActor } from 'xstate';
+import { createActor, fromCallback } from 'xstate';
+import type { SessionEvent, TabsCommand, TabsInput } from '../machines/session';
 import {
   isLastTab as lastTabIn,
   tabsMachine,
@@ -15,23 +16,12 @@ import {
   type TabsEvent,
   type Wish,
 } from '../machines/tabs';
+import { isVisible, onPageHide, watchVisibility, type DocumentLike, type WindowLike } from './page';
 
 export type { Wish } from '../machines/tabs';
 
 /** What a coordinator tells its subscribers. */
-export type TabEvent = Extract<TabsEmitted, { type: 'role' | 'visibility' | 'wish' }>;
-
-export interface DocumentLike {
-  readonly visibilityState: string;
-  /** `freeze`/`resume`: the Page Lifecycle events of a tab the browser stops and restarts. */
-  addEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
-  removeEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
-}
-
-export interface WindowLike {
-  addEventListener(type: 'pagehide' | 'pageshow', listener: (event: object) => void): void;
-  removeEventListener(type: 'pagehide' | 'pageshow', listener: (event: object) => void): void;
-}
+export type TabEvent = Extract<TabsEmitted, { type: 'role' | 'visibility' | 'wish' | 'signout' | 'quiet' }>;
 
 /** The part of `navigator.locks` we use (exclusive locks only). */
 export interface LockManagerLike {
@@ -54,8 +44,10 @@ export type BroadcastChannelConstructor = new (name: string) => BroadcastChannel
 export interface TabCoordinatorOptions {
   /** Who the tabs belong to, e.g. `${projectId}:${userId}`: a new identity needs a new coordinator. */
   key: string;
-  /** Defaults to `globalThis.document`; null = no page visibility (always visible). */
+  /** Defaults to `globalThis.document`; null = visibility only through `setVisible()`. */
   document?: DocumentLike | null;
+  /** This page's visibility at first, when no document is watched. Default true. */
+  visible?: boolean;
   /** Defaults to `globalThis.window`; null = no pagehide. */
   window?: WindowLike | null;
   /** Defaults to `globalThis.navigator.locks`; null = unavailable (always leader, alone). */
@@ -74,6 +66,12 @@ export interface TabCoordinator {
   subscribe(listener: (event: TabEvent) => void): () => void;
   /** Tell the other tabs the person set or cleared their status here. */
   shareWish(wish: Wish): void;
+  /** This page shown or hidden (for a coordinator that watches no document itself). */
+  setVisible(visible: boolean): void;
+  /** The person signs out here: ask the other tabs to go quiet; `quiet` is reported once all answered. */
+  signOut(): void;
+  /** Answer another tab's sign-out: nothing of this tab's is in flight any more. */
+  quiet(): void;
   /** Say bye and release the locks: the next tab in the queue leads at once. Idempotent. */
   leave(): void;
   /**
@@ -106,7 +104,7 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   const name = `appwrite-presence:${options.key}`;
   const tabLockPrefix = `${name}:tab:`;
 
-  const actor = createActor(tabsMachine, { input: { tabId, visible: doc ? isVisible(doc) : true } });
+  const actor = createActor(tabsMachine, { input: { tabId, visible: doc ? isVisible(doc) : (options.visible ?? true) } });
   const listeners = new Set<(event: TabEvent) => void>();
   const cleanups: (() => void)[] = [];
   let channel: BroadcastChannelLike | null = null;
@@ -131,6 +129,8 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   actor.on('role', notify);
   actor.on('visibility', notify);
   actor.on('wish', notify);
+  actor.on('signout', notify);
+  actor.on('quiet', notify);
   actor.on('broadcast', ({ message }) => {
     try {
       channel?.postMessage(message);
@@ -226,6 +226,15 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     shareWish(wish) {
       if (!left) actor.send({ type: 'wish.local', wish, at: Date.now() });
     },
+    setVisible(visible) {
+      if (started && !left) actor.send({ type: 'tab.visibility', visible });
+    },
+    signOut() {
+      if (!left) actor.send({ type: 'signout.local' });
+    },
+    quiet() {
+      if (!left) actor.send({ type: 'quiet.local' });
+    },
     leave,
     isLastTab: () => lastTabIn(actor.getSnapshot()),
     dispose() {
@@ -235,68 +244,6 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   };
 }
 
-/**
- * Call `callback(visible)` on every `visibilitychange` — the page hidden or shown, not the window
- * losing focus. Returns the cleanup.
- *
- * @example
- * const stop = watchVisibility(document, (visible) => console.log(visible ? 'back' : 'away'));
- */
-export function watchVisibility(document: DocumentLike, callback: (visible: boolean) => void): () => void {
-  const listener = () => callback(isVisible(document));
-  document.addEventListener('visibilitychange', listener);
-  return () => document.removeEventListener('visibilitychange', listener);
-}
-
-/**
- * Call `callback` on `pagehide`: the last moment a leaving page runs, where only synchronous work
- * and keepalive requests are sure to finish. `persisted`: the page goes into the back/forward
- * cache and may come back. Returns the cleanup.
- *
- * @example
- * const stop = onPageHide(window, () => tabs.leave());
- */
-export function onPageHide(window: WindowLike, callback: (event: { persisted: boolean }) => void): () => void {
-  const listener = (event: object) => callback({ persisted: 'persisted' in event && event.persisted === true });
-  window.addEventListener('pagehide', listener);
-  return () => window.removeEventListener('pagehide', listener);
-}
-
-/**
- * Call `callback` when a page comes back from the back/forward cache (`pageshow` with `persisted`);
- * a first load is not a return. Returns the cleanup.
- *
- * @example
- * const stop = onPageShow(window, () => presence.start());
- */
-export function onPageShow(window: WindowLike, callback: () => void): () => void {
-  const listener = (event: object) => {
-    if ('persisted' in event && event.persisted === true) callback();
-  };
-  window.addEventListener('pageshow', listener);
-  return () => window.removeEventListener('pageshow', listener);
-}
-
-/**
- * Call `freeze` when the browser is about to freeze the page (Page Lifecycle `freeze`: a background
- * tab stops running — timers, handlers, lock callbacks — until it is resumed or discarded, and
- * pages entering the back/forward cache are frozen too), and `resume` when it runs again.
- * Returns the cleanup.
- *
- * @example
- * const stop = onFreeze(document, () => tabs.leave(), () => rejoin());
- */
-export function onFreeze(document: DocumentLike, freeze: () => void, resume: () => void): () => void {
-  document.addEventListener('freeze', freeze);
-  document.addEventListener('resume', resume);
-  return () => {
-    document.removeEventListener('freeze', freeze);
-    document.removeEventListener('resume', resume);
-  };
-}
-
-/** Is the page shown (not hidden, not prerendering)? */
-export const isVisible = (document: DocumentLike) => document.visibilityState === 'visible';
 
 function ignore() {}
 
@@ -339,7 +286,45 @@ export function toMachineEvent(data: unknown, at: number): TabsEvent | null {
       return { type: 'peer.rollcall', tabId };
     case 'wish':
       return isStampedWish(data.wish) ? { type: 'peer.wish', wish: data.wish } : null;
+    case 'signout':
+      return { type: 'peer.signout', tabId };
+    case 'quiet':
+      return { type: 'peer.quiet', tabId };
     default:
       return null;
   }
+}
+
+/** Where `coordinateTabs` coordinates: the project (each user gets `${key}:${userId}`) and the browser's parts. */
+export type TabsPlatformOptions = Omit<TabCoordinatorOptions, 'document' | 'window' | 'visible'>;
+
+/**
+ * The session's `coordinateTabs` actor: a tab coordinator for the identity in its input, its
+ * events turned into session events and the session's commands carried out. The session starts
+ * one per identity and stops it when the identity goes; the page's visibility comes through the
+ * session (one source), so the coordinator watches no document or window of its own.
+ *
+ * @example
+ * sessionMachine.provide({ actors: { coordinateTabs: coordinateTabs({ key: projectId }) } });
+ */
+export function coordinateTabs(options: TabsPlatformOptions) {
+  return fromCallback<TabsCommand, TabsInput>(({ input, sendBack, receive }) => {
+    const send = (event: SessionEvent) => sendBack(event);
+    const tabs = createTabCoordinator({ ...options, key: `${options.key}:${input.userId}`, document: null, window: null, visible: !input.hidden });
+    tabs.subscribe((event) => {
+      if (event.type === 'role') send({ type: 'tabs.role', leader: event.leader, othersPresent: event.othersPresent });
+      else if (event.type === 'visibility') send({ type: event.anyVisible ? 'tab.visible' : 'tab.hidden' });
+      else if (event.type === 'signout') send({ type: 'tabs.signout' });
+      else if (event.type === 'quiet') send({ type: 'tabs.quiet' });
+      else if (event.wish === 'cleared') send({ type: 'session.clear', remote: true });
+      else send({ type: 'session.set', status: event.wish.status, metadata: event.wish.metadata, remote: true });
+    });
+    receive((command) => {
+      if (command.type === 'wish') tabs.shareWish(command.wish);
+      else if (command.type === 'visibility') tabs.setVisible(command.visible);
+      else if (command.type === 'signout') tabs.signOut();
+      else tabs.quiet();
+    });
+    return () => tabs.dispose();
+  });
 }

@@ -1,14 +1,7 @@
 import { Window } from 'happy-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  createTabCoordinator,
-  onPageHide,
-  toMachineEvent,
-  watchVisibility,
-  type LockManagerLike,
-  type TabCoordinator,
-  type TabEvent,
-} from '../../src/bindings/browser';
+import { createTabCoordinator, toMachineEvent, type LockManagerLike, type TabCoordinator, type TabEvent } from '../../src/platform/tabs';
+import { onPageHide, watchVisibility } from '../../src/platform/page';
 import { tabsMachine } from '../../src/machines/tabs';
 
 // Tabs of one browser in one process: Node 20's real BroadcastChannel between instances, an

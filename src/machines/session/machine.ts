@@ -1,0 +1,434 @@
+/**
+ * The session: one person's presence in one tab, from `start()` to `stop()` and across the page's
+ * life, as an XState machine (timing in `policy.ts`, parts in `implementations.ts`).
+ * - `tracking` runs four regions: the roster (listed once realtime connects or after 5 s, again
+ *   on every reconnect and, while the link is down, every heartbeat; peer events buffered meanwhile),
+ *   the status (entered as cleared, away or online by one rule: `status.choosing`), one writer
+ *   (one write in flight, latest wins) and the heartbeat.
+ * - The person's tabs are a child actor (`tabs`) started for each identity: only the leader writes,
+ *   and a sign-out or identity change in ANY tab tells the others before the row goes.
+ * - Leaving a row (`switching`, `stopping`) waits for the write in flight, then deletes, retrying a
+ *   transient failure. The page (`watchPage`) moves the session to `left` or `frozen`, and back.
+ */
+import { and } from 'xstate';
+import { implementations, rowInput } from './implementations';
+import type { SessionContext, SessionInput } from './types';
+import { DEFAULT_HEARTBEAT_MS, uniqueId } from './policy';
+
+const initialContext = (input: SessionInput): SessionContext => ({
+  roster: input.roster,
+  clock: input.clock,
+  random: input.random ?? Math.random,
+  newId: input.newId ?? uniqueId,
+  defaults: input.defaults ?? {},
+  checkMetadata: input.checkMetadata ?? (() => null),
+  error: null,
+  warning: null,
+  identity: null,
+  auto: true,
+  heartbeatMs: DEFAULT_HEARTBEAT_MS,
+  teamId: input.teamId ?? null,
+  desired: null,
+  confirmed: null,
+  hidden: false,
+  pageHidden: false,
+  leader: true,
+  othersPresent: false,
+  tabsOf: null,
+  unshared: false,
+  presenceId: null,
+  hasRow: false,
+  rowVersion: null,
+  loaded: false,
+  linkUp: false,
+  buffer: [],
+  due: false,
+  inflight: null,
+  seq: 0,
+  confirmedSeq: 0,
+  failedSeq: 0,
+  lastWriteFailed: false,
+  failures: 0,
+  wanted: false,
+  restart: false,
+  leaving: null,
+  resumable: false,
+});
+
+const start = [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['reapplyStart', 'shareWish'] }] as const;
+const set = [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'shareWish'] }] as const;
+const clear = { actions: ['acceptClear', 'shareWish'] } as const;
+/** The page goes or freezes while the session runs: it comes back as it was when the page resumes. */
+const leavePage = { type: 'leavePage', params: { running: true } } as const;
+const pageLeaves = { 'page.hide': { target: '#session.left', actions: leavePage }, 'page.freeze': { target: '#session.frozen', actions: leavePage } } as const;
+/** A write that was in flight when the session left `tracking` settles here. */
+const drain = {
+  'xstate.done.actor.write': { actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip'] },
+  'xstate.error.actor.write': { actions: ['stopWrite', 'failWrite'] },
+} as const;
+const listRoster = {
+  id: 'loadRoster',
+  src: 'loadRoster',
+  input: ({ context }: { context: SessionContext }) => ({ teamId: context.teamId }),
+  onDone: { target: 'live', actions: ['resetRoster', 'rosterLoaded'] },
+  onError: [
+    { guard: 'sessionGone', target: '#session.switching', actions: ['sessionGoneHere', 'hideSelf'] },
+    { target: 'connecting', actions: 'listFailed' },
+  ],
+} as const;
+const resumeOrStop = { 'page.resume': [{ guard: 'resumable', target: '#session.starting' }, { target: '#session.stopped' }] } as const;
+
+export const sessionMachine = implementations.createMachine({
+  id: 'session',
+  context: ({ input }) => initialContext(input),
+  initial: 'idle',
+  // The page is watched for the actor's whole life: visibility, pagehide, freeze, resume.
+  invoke: { id: 'page', src: 'watchPage' },
+  // Facts that hold whatever the lifecycle. XState v5 consults an ancestor's handler only when no
+  // active state below handles the event, so every state that reacts to one of these notes it too.
+  on: {
+    'tab.hidden': { actions: 'noteVisibility' },
+    'tab.visible': { actions: 'noteVisibility' },
+    'page.hidden': { actions: 'notePage' },
+    'page.visible': { actions: 'notePage' },
+    'tabs.role': { actions: 'noteRole' },
+    // Not tracking: nothing of ours is written any more, so the signing-out tab may go on at once.
+    'tabs.signout': { actions: 'answerQuiet' },
+    'team.changed': { actions: 'noteTeam' },
+    'session.error': { actions: 'reportError' },
+  },
+  states: {
+    idle: {
+      entry: ['forgetRoster', 'stopTabs'],
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', 'shareWish'] }],
+        'session.set': { actions: 'notRunning' },
+        'session.clear': { actions: 'notRunning' },
+        'session.stop': { actions: 'unwant' },
+        'session.signOut': 'announcing',
+        'identity.changed': { guard: 'resumes', target: 'tracking', actions: 'takeIdentity' },
+      },
+    },
+    starting: {
+      invoke: {
+        id: 'identify',
+        src: 'identify',
+        onDone: [
+          { guard: 'noSession', target: 'idle', actions: 'signInNeeded' },
+          { target: 'tracking', actions: 'adoptIdentity' },
+        ],
+        onError: { target: 'idle', actions: 'startFailed' },
+      },
+      on: {
+        'session.start': start,
+        'session.set': set,
+        'session.clear': clear,
+        'session.stop': { target: 'stopped', actions: 'unwant' },
+        'session.signOut': 'announcing',
+        ...pageLeaves,
+        'identity.changed': [
+          { guard: 'signsOut', target: 'idle', actions: ['takeIdentity', 'pendingFail'] },
+          { target: 'tracking', actions: 'takeIdentity' },
+        ],
+      },
+    },
+    tracking: {
+      type: 'parallel',
+      entry: ['beginTracking', 'startTabs', 'showSelf'],
+      on: {
+        // `me` is null from here on; our own record leaves the roster with it.
+        'session.stop': { target: 'stopping', actions: ['unwant', 'hideSelf'] },
+        'session.signOut': { target: 'switching', actions: ['signOutHere', 'hideSelf'] },
+        'tabs.signout': { target: 'switching', actions: ['yieldToSignOut', 'hideSelf'] },
+        ...pageLeaves,
+        'identity.changed': [
+          { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
+          // `me` is null while the old identity goes (the new identity's row may be listed meanwhile).
+          { target: 'switching', actions: ['leaveIdentity', 'hideSelf'] },
+        ],
+      },
+      states: {
+        roster: {
+          initial: 'watching',
+          states: {
+            watching: {
+              invoke: { id: 'watchPeers', src: 'watchPeers', input: ({ context }) => ({ teamId: context.teamId }) },
+              initial: 'connecting',
+              on: {
+                // Most events are about others: only our own row's touch the context (an assign
+                // copies it, which at 400 events/s was most of an event's cost).
+                'peer.upserted': [{ guard: 'ownPeer', actions: ['notePeer', 'bufferPeer'] }, { actions: 'bufferPeer' }],
+                'peer.deleted': [{ guard: 'ownPeer', actions: ['notePeer', 'bufferPeer'] }, { actions: 'bufferPeer' }],
+                'transport.warning': { actions: 'noteWarning' },
+                'transport.disconnected': { actions: 'linkDown' },
+                'team.changed': [
+                  // Appwrite tells only those who may read a row after a change, so the old
+                  // audience would keep a ghost until expiry: delete the row first (its delete
+                  // event reaches them), then publish for the new team.
+                  { guard: and(['teamDiffers', 'removesOldRow']), target: '#session.switching', actions: ['leaveTeam', 'forgetRoster'] },
+                  { guard: 'teamDiffers', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+                ],
+                'session.start': { guard: 'startRescopes', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
+              },
+              states: {
+                connecting: {
+                  after: { connectTimeout: { target: 'loading', actions: 'pollInstead' } },
+                  on: { 'transport.connected': { target: 'loading', actions: 'linkUp' } },
+                },
+                loading: {
+                  entry: 'clearBuffer',
+                  invoke: listRoster,
+                  on: { 'transport.connected': { target: 'loading', reenter: true, actions: 'linkUp' } },
+                },
+                live: {
+                  // While the link is down nothing is pushed: list again every heartbeat.
+                  after: { pollEvery: { guard: 'linkDown', target: 'resyncing', actions: 'pollInstead' } },
+                  on: {
+                    'peer.upserted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
+                    'peer.deleted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
+                    'transport.connected': { target: 'resyncing', actions: ['linkUp', 'markDue'] },
+                    'transport.disconnected': { target: 'live', reenter: true, actions: 'linkDown' },
+                  },
+                },
+                resyncing: {
+                  entry: 'clearBuffer',
+                  invoke: listRoster,
+                  on: { 'transport.connected': { target: 'resyncing', reenter: true, actions: ['linkUp', 'markDue'] } },
+                },
+              },
+            },
+          },
+        },
+        // What the person shows: entered — and re-entered after every accepted command or reverted
+        // write — through `choosing`, the one rule for cleared, away or online.
+        status: {
+          initial: 'choosing',
+          on: {
+            'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: '.choosing', actions: ['reapplyStart', 'shareWish', 'showSelf'] }],
+            'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { target: '.choosing', actions: ['acceptSet', 'shareWish', 'showSelf'] }],
+            'session.clear': { target: '.choosing', actions: ['acceptClear', 'shareWish', 'showSelf'] },
+            'xstate.error.actor.write': { guard: 'failureReverts', target: '.choosing' },
+          },
+          states: {
+            choosing: {
+              always: [{ guard: 'entersCleared', target: 'cleared' }, { guard: 'entersAway', target: 'away' }, { target: 'online' }],
+            },
+            online: { on: { 'tab.hidden': { guard: 'autoAway', target: 'away', actions: ['noteVisibility', 'showSelf'] } } },
+            away: { on: { 'tab.visible': { target: 'online', actions: ['noteVisibility', 'showSelf'] } } },
+            cleared: {},
+          },
+        },
+        writer: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: [
+                { guard: 'publishDue', target: 'publishing' },
+                { guard: 'removeDue', target: 'removing' },
+              ],
+            },
+            publishing: {
+              entry: ['beginPublish', 'spawnPublish'],
+              on: {
+                'xstate.done.actor.write': {
+                  target: 'cooling',
+                  actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip', 'rewriteOffLifetime', 'showSelf'],
+                },
+                'xstate.error.actor.write': [
+                  // Refused because the session is gone: signed out, not a choice to retry.
+                  { guard: 'sessionGone', target: '#session.switching', actions: ['stopWrite', 'failWrite', 'sessionGoneHere', 'hideSelf'] },
+                  { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
+                ],
+              },
+            },
+            removing: {
+              entry: ['beginRemove', 'spawnRemove'],
+              on: {
+                'xstate.done.actor.write': { target: 'cooling', actions: ['stopWrite', 'settleWrite'] },
+                'xstate.error.actor.write': [
+                  { guard: 'sessionGone', target: '#session.switching', actions: ['stopWrite', 'failWrite', 'sessionGoneHere', 'hideSelf'] },
+                  { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
+                ],
+              },
+            },
+            cooling: { after: { writeGap: 'idle' } },
+          },
+        },
+        heartbeat: {
+          initial: 'off',
+          states: {
+            off: {
+              always: [
+                { guard: 'beatsHidden', target: 'waiting.hidden' },
+                { guard: 'beats', target: 'waiting' },
+              ],
+            },
+            // One timer at a time, with the cadence of the current visibility: going hidden
+            // re-arms at once rather than letting a visible-rate timer run out in a throttled page.
+            waiting: {
+              initial: 'visible',
+              always: { guard: 'silent', target: 'off' },
+              states: {
+                visible: {
+                  after: { heartbeatEvery: { target: 'visible', reenter: true, actions: 'markDue' } },
+                  on: {
+                    'tab.hidden': { target: 'hidden', actions: 'noteVisibility' },
+                    // Every confirmed write refreshes the row, so the next beat counts from it.
+                    'xstate.done.actor.write': { target: 'visible', reenter: true },
+                  },
+                },
+                hidden: {
+                  after: { hiddenHeartbeatEvery: { target: 'hidden', reenter: true, actions: 'markDue' } },
+                  on: {
+                    'tab.visible': { target: 'visible', actions: 'noteVisibility' },
+                    'xstate.done.actor.write': { target: 'hidden', reenter: true },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    // Leaving the row of an identity or a team: tell the person's other tabs when it is this tab's
+    // sign-out, let the write in flight land, delete the row, then go on as whoever is next. The
+    // writer's backoff belongs to the old identity or team: the switch starts and ends with none.
+    switching: {
+      initial: 'quieting',
+      entry: 'resetFailures',
+      exit: ['resetFailures', 'endLeaving'],
+      on: {
+        'session.start': start,
+        'session.set': set,
+        'session.clear': clear,
+        // The row still goes; then the session stops instead of tracking again.
+        'session.stop': { actions: 'unwant' },
+        'session.signOut': { actions: 'signOutHere' },
+        ...pageLeaves,
+        'identity.changed': { actions: ['takeIdentity', 'hideSelf'] },
+      },
+      states: {
+        // The other tabs stop writing (the leader deletes the row) and answer; a crashed one is waited for in vain only briefly.
+        quieting: {
+          entry: 'announceSignOut',
+          always: { guard: 'notAnnouncing', target: 'draining' },
+          after: { quietTimeout: 'draining' },
+          on: { 'tabs.quiet': 'draining' },
+        },
+        draining: {
+          always: [
+            { guard: and(['writeSettled', 'removesOnLeave']), target: 'removing', actions: 'resetFailures' },
+            { guard: 'writeSettled', target: 'done' },
+          ],
+          on: drain,
+        },
+        removing: {
+          invoke: {
+            id: 'removeRow',
+            src: 'remove',
+            input: rowInput,
+            onDone: { target: 'done', actions: 'rowRemoved' },
+            // Best effort after a blip or two, and silent (it is the old audience's cleanup); a
+            // refusal means the old session is gone already, and the row expires on its own.
+            onError: [{ guard: 'removeRetries', target: 'retrying', actions: 'countFailure' }, { target: 'done' }],
+          },
+        },
+        retrying: { after: { writeGap: 'removing' } },
+        done: {
+          always: [
+            { guard: 'yielded', target: '#session.idle', actions: ['answerQuiet', 'pendingFail'] },
+            { guard: 'signedOut', target: '#session.idle', actions: 'pendingFail' },
+            { guard: 'unwanted', target: '#session.stopped' },
+            { target: '#session.tracking' },
+          ],
+        },
+      },
+    },
+    // A sign-out from a tab that is not tracking: learn who it is, and tell that person's tabs,
+    // which stop writing and delete the row while the session still works.
+    announcing: {
+      initial: 'identifying',
+      entry: 'beginAnnouncing',
+      exit: ['endLeaving', 'forgetIdentity'],
+      states: {
+        identifying: {
+          invoke: {
+            id: 'identify',
+            src: 'identify',
+            onDone: [{ guard: 'noSession', target: '#session.idle' }, { target: 'quieting', actions: ['adoptIdentity', 'startTabs'] }],
+            onError: '#session.idle',
+          },
+        },
+        quieting: {
+          entry: 'announceSignOut',
+          after: { quietTimeout: '#session.idle' },
+          on: { 'tabs.quiet': '#session.idle' },
+        },
+      },
+    },
+    stopping: {
+      initial: 'draining',
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['freshStart', 'shareWish', 'requestRestart'] }],
+        'session.set': [
+          { guard: 'setInvalid', actions: 'rejectSet' },
+          { guard: 'restartRequested', actions: ['acceptSet', 'shareWish'] },
+          { actions: 'notRunning' },
+        ],
+        'session.clear': [{ guard: 'restartRequested', actions: ['acceptClear', 'shareWish'] }, { actions: 'notRunning' }],
+        // The page goes: the keepalive delete takes over, and no restart survives it.
+        'page.hide': { target: 'left', actions: { type: 'leavePage', params: { running: false } } },
+        'page.freeze': { target: 'frozen', actions: { type: 'leavePage', params: { running: false } } },
+      },
+      states: {
+        draining: {
+          always: [
+            { guard: and(['writeSettled', 'removesOnStop']), target: 'removing', actions: 'resetFailures' },
+            { guard: 'writeSettled', target: '#session.stopped', actions: 'handOverRow' },
+          ],
+          on: drain,
+        },
+        removing: {
+          invoke: {
+            id: 'removeRow',
+            src: 'remove',
+            input: rowInput,
+            onDone: { target: '#session.stopped', actions: 'rowRemoved' },
+            onError: [
+              { guard: 'removeRetries', target: 'retrying', actions: 'removeFailed' },
+              { target: '#session.stopped', actions: 'removeFailed' },
+            ],
+          },
+        },
+        // A restart asked meanwhile writes the row again anyway: no need to delete it first.
+        retrying: {
+          always: { guard: 'restartRequested', target: '#session.stopped' },
+          after: { writeGap: 'removing' },
+        },
+      },
+    },
+    stopped: {
+      entry: ['forgetRoster', 'shutDown', 'stopTabs'],
+      always: { guard: 'restartRequested', target: 'starting', actions: 'clearRestart' },
+      on: {
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', 'shareWish'] }],
+        'session.set': { actions: 'notRunning' },
+        'session.clear': { actions: 'notRunning' },
+        'session.signOut': 'announcing',
+      },
+    },
+    // The page went (pagehide). From the back/forward cache it may come back: then it starts again as it was.
+    left: {
+      entry: ['stopTabs', 'forgetRoster', 'shutDown'],
+      exit: 'endFarewell',
+      on: resumeOrStop,
+    },
+    // The browser froze the page: this tab has stepped down; it starts again as it was on resume.
+    frozen: {
+      entry: ['stopTabs', 'forgetRoster', 'shutDown'],
+      on: resumeOrStop,
+    },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;
