@@ -13,13 +13,18 @@
  * ⇒ no row of the person (either identity).
  *
  * Which paths can happen for real (`whyNotReal`, a rule, not a list): every step is a command the
- * facade offers, a `transport.connected` (the first connect, or a socket drop from a live roster),
- * or an effect SUCCEEDING / the write gap elapsing; and every command is sent from a model state at
- * rest (not starting/switching/stopping, roster live, no effect in flight), because the real world
- * cannot be held mid-effect for a command to land there. Skipped: effect failures and `identify`
- * answering no session (fault injection), `tabs.role` (one tab, tabs: false), peer events and
- * transport warnings (scripted third parties / malformed frames), the connect timeout and heartbeat
- * timers (≥ 5 s, 20–25 s and ≥ 60 s of waiting), `start({ teamId })` (the facade's start takes no team).
+ * facade offers (`beforeSignOut()` included), a page event or another tab's sign-out (sent to the
+ * actor exactly as the `watchPage` / `coordinateTabs` actors send them), a `transport.connected`
+ * (the first connect, or a socket drop from a live roster), what the one tab's coordinator says by
+ * itself (it leads; it answers a sign-out at once), or an effect SUCCEEDING / the write gap
+ * elapsing; and every command is sent from a model state at rest (not starting/switching/stopping,
+ * roster live, no effect in flight), because the real world cannot be held mid-effect for a command
+ * to land there. Skipped: effect failures and `identify` answering no session (fault injection),
+ * `tabs.role` as a follower (one tab), peer events and transport warnings (scripted third parties /
+ * malformed frames), the connect timeout, poll, quiet and heartbeat timers (≥ 1 s … ≥ 60 s of
+ * waiting), `start({ teamId })` (the facade's start takes no team).
+ * An identity change to another user is made the documented way: `beforeSignOut()` while the old
+ * session works, then the client signs in as the new user, then presence hears the new identity.
  */
 import * as Appwrite from 'appwrite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,7 +39,7 @@ import { untilChange } from '../support/wait';
 import type { EventObject } from 'xstate';
 import { getShortestPaths, joinPaths } from 'xstate/graph';
 import { coveringPaths, expandOnce } from '../support/paths';
-import { events, identified, input, key, logic, name, paths, plainKey, rosterListed, warm, written, type Event, type Path } from '../support/session-paths';
+import { events, identified, input, key, leads, logic, name, paths, plainKey, rosterListed, warm, written, type Event, type Path } from '../support/session-paths';
 
 const KEY = 'integration-key';
 const emulator = useEmulator({ apiKey: KEY });
@@ -52,14 +57,17 @@ type Step = Path['steps'][number];
 
 // ---- which steps are driven, which the real world settles, which cannot happen here ----------
 
-const STABLE = new Set(['idle', 'online', 'away', 'cleared', 'stopped']);
+const STABLE = new Set(['idle', 'online', 'away', 'cleared', 'stopped', 'left', 'frozen']);
+/** Children that live beside a state at rest: the page watcher, the tab coordinator, a keepalive delete going out. */
+const QUIET_CHILDREN = new Set(['page', 'tabs', 'farewell']);
+const busyChildren = (children: Record<string, unknown>) => Object.keys(children).filter((id) => !QUIET_CHILDREN.has(id));
 
 /** The model at rest: what the real world also reaches and stays in (until a heartbeat). */
 function atRest(s: Model): boolean {
   const m = s.machine;
   if (!STABLE.has(selectPhase(m))) return false;
-  if (!m.matches('tracking')) return Object.keys(m.children).length === 0;
-  return m.matches({ tracking: { roster: { watching: 'live' } } }) && Object.keys(m.children).every((id) => id === 'watchPeers');
+  if (!m.matches('tracking')) return busyChildren(m.children).length === 0;
+  return m.matches({ tracking: { roster: { watching: 'live' } } }) && m.context.leader && busyChildren(m.children).every((id) => id === 'watchPeers');
 }
 
 type Kind = 'driven' | 'internal' | { skip: string };
@@ -75,12 +83,24 @@ function kindOf(step: Pick<Step, 'event'>, prev: Model): Kind {
     case 'session.set':
     case 'session.clear':
     case 'session.stop':
+    case 'session.signOut':
     case 'session.error':
     case 'tab.hidden':
     case 'tab.visible':
+    case 'page.hidden':
+    case 'page.visible':
+    case 'page.hide':
+    case 'page.freeze':
+    case 'page.resume':
+    case 'tabs.signout':
     case 'identity.changed':
     case 'team.changed':
       return 'driven';
+    case 'tabs.role':
+      // One tab: its coordinator says at once that it leads, alone.
+      return e.leader && !e.othersPresent && !prev.machine.context.leader ? 'internal' : { skip: 'tabs.role from another tab' };
+    case 'tabs.quiet':
+      return 'internal'; // alone, the coordinator answers a sign-out at once
     case 'transport.connected':
       if (prev.machine.matches({ tracking: { roster: { watching: 'connecting' } } })) return 'internal';
       if (prev.machine.matches({ tracking: { roster: { watching: 'live' } } })) return 'driven';
@@ -114,6 +134,8 @@ function settle(s: Model): Model {
     const inflight = m.context.inflight;
     const candidates: Event[] = [
       identified,
+      leads,
+      { type: 'tabs.quiet' },
       { type: 'transport.connected' },
       rosterListed,
       inflight?.kind === 'remove' ? ({ type: 'xstate.done.actor.write', output: undefined, actorId: 'write' } as Event) : written,
@@ -124,6 +146,7 @@ function settle(s: Model): Model {
       (e) =>
         canOccur(s, e) &&
         (e.type !== 'transport.connected' || m.matches({ tracking: { roster: { watching: 'connecting' } } })) &&
+        (e.type !== 'tabs.role' || (!m.context.leader && m.context.tabsOf !== null)) &&
         (!e.type.startsWith('xstate.done.actor.') || e.type.slice('xstate.done.actor.'.length) in m.children),
     );
     if (!next) break;
@@ -136,7 +159,7 @@ const atRestFully = (s: Model) => atRest(s) && (!s.machine.matches('tracking') |
 
 function realAtRest(s: SessionSnapshot): boolean {
   if (!STABLE.has(selectPhase(s))) return false;
-  if (!s.matches('tracking')) return Object.keys(s.children).length === 0;
+  if (!s.matches('tracking')) return busyChildren(s.children).length === 0;
   return s.matches({ tracking: { roster: { watching: 'live' }, writer: 'idle' } });
 }
 
@@ -187,27 +210,15 @@ describe('session machine paths: replayed on the emulator with an observer', () 
     expect(covered.length + [...skipped.values()].reduce((a, b) => a + b, 0)).toBe(paths.length);
   });
 
-  it.each(replayable.filter((p) => !leavesGhost(p)).map((p) => [name(p), p] as const))('%s', (_, path) => replay(path));
+  it.each(replayable.map((p) => [name(p), p] as const))('%s', (_, path) => replay(path));
 
-  // Known finding (see leavesGhost): these fail at the checkpoint after the switch — the observer
-  // still sees the old identity's row. `it.fails` keeps them running: a fix turns them red here.
-  it.fails.each(replayable.filter(leavesGhost).map((p) => [name(p), p] as const))('old identity lingers: %s', (_, path) => replay(path));
-});
-
-/**
- * A switch to ANOTHER user while the old one has a row: the app has already signed the SDK client in
- * as the new user, so `switching` deletes the old row with the new session, Appwrite refuses
- * (the row is the old user's), the failure is swallowed as best effort, and observers see the old
- * identity beside the new one until its expiresAt (3 × heartbeatMs = 75 s by default).
- */
-function leavesGhost(path: Path): boolean {
-  return path.steps.some((step, i) => {
-    const before = path.steps[i - 1]?.state;
-    const prev = before && settle(before).machine; // as the real world stands when the switch is sent
-    const e = step.event as Event;
-    return e.type === 'identity.changed' && e.identity !== null && prev !== undefined && prev.matches('tracking') && prev.context.hasRow && prev.context.identity !== null && prev.context.identity.userId !== e.identity.userId;
+  it('replays the page, sign-out and identity paths of the issue: unload, freeze/resume, another tab signing out, an identity change', () => {
+    const names = replayable.map(name);
+    for (const step of ['page.hide', 'page.freeze', 'page.resume', 'tabs.signout', 'session.signOut', 'identity.changed']) {
+      expect(names.some((n) => n.includes(step)), step).toBe(true);
+    }
   });
-}
+});
 
 async function replay(path: Path) {
   {
@@ -226,6 +237,7 @@ async function replay(path: Path) {
     }
 
     const realId = (modelId: string | undefined) => (modelId === undefined ? undefined : users[modelId]!.userId!);
+    let signedInAs = 'u1';
     for (const [i, step] of path.steps.entries()) {
       const prev = path.steps[Math.max(0, i - 1)]!.state;
       const at = `step ${i} (${step.event.type})`;
@@ -252,11 +264,17 @@ async function replay(path: Path) {
             me.setTeam(e.teamId === null ? null : teamId);
             observer.setTeam(e.teamId === null ? null : teamId);
             break;
+          case 'session.signOut':
+            void me.beforeSignOut();
+            break;
           case 'identity.changed': {
             if (e.identity === null) me.setIdentity(null);
             else {
               const user = users[e.identity.userId]!;
+              // Another user: the old row goes while the old session works, as the README asks.
+              if (e.identity.userId !== signedInAs && me.actor.getSnapshot().matches('tracking')) await me.beforeSignOut();
               ada.client.setSession(user.token!); // the person's client signs in as that user
+              signedInAs = e.identity.userId;
               me.setIdentity({ userId: user.userId!, name: e.identity.name });
             }
             break;
@@ -287,9 +305,11 @@ async function replay(path: Path) {
       expect(me.view().me, `${at}: me`).toBe(status);
       expect(me.actor.getSnapshot().context.teamId === null, `${at}: team scope`).toBe(expected.context.teamId === null);
 
-      // What the observer sees, within 1 s.
+      // What the observer sees, within 1 s. A frozen page has only stepped down: its row stays
+      // (the person is still there, hidden) and lapses at its expiresAt unless the page resumes.
       const current = realId(expected.context.identity?.userId);
-      const others = [ada.userId!, bob.userId!].filter((id) => id !== current || status === null);
+      const kept = phase === 'frozen' && expected.context.hasRow ? current : undefined;
+      const others = [ada.userId!, bob.userId!].filter((id) => id !== kept && (id !== current || status === null));
       const sees = () => observer.of(current ?? '')?.status ?? null;
       await untilChange(
         observer,
