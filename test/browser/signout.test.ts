@@ -167,12 +167,24 @@ async function goneForGood(viewer: Page, userId: string, what: string) {
   expect(shown, `${what}: listed again (ms after it went)`).toEqual([]);
 }
 
+/** Every tab of the person follows the sign-out: `me` null and not ready, within GONE_MS. */
+async function signedOutEverywhere(tabs: Page[], what: string) {
+  for (const tab of tabs) {
+    try {
+      await within(GONE_MS, async () => (await presenceCall(tab, '$presence.me')) === null && (await presenceCall(tab, '$presence.ready')) === false);
+    } catch {
+      throw new Error(`${what}: a tab of the person still shows me=${await presenceCall(tab, '$presence.me')}, ready=${await presenceCall(tab, '$presence.ready')}`);
+    }
+  }
+}
+
 describe.each(['plain', 'manifest'] as const)('one person in two tabs, an observer (%s)', (variant) => {
   it('sign-out in the tab that does not write: gone within 2 s, for good', async () => {
     const watcher = await observer();
     const person = await personInTwoTabs(variant, watcher);
     await signOut(variant, person.other);
     await goneForGood(watcher, person.userId, 'after a sign-out in the non-writer tab');
+    await signedOutEverywhere([person.writer, person.other], 'after a sign-out in the non-writer tab');
   });
 
   it('sign-out in the writer tab: gone within 2 s, and never back (no other tab re-publishes)', async () => {
@@ -180,6 +192,7 @@ describe.each(['plain', 'manifest'] as const)('one person in two tabs, an observ
     const person = await personInTwoTabs(variant, watcher);
     await signOut(variant, person.writer);
     await goneForGood(watcher, person.userId, 'after a sign-out in the writer tab');
+    await signedOutEverywhere([person.writer, person.other], 'after a sign-out in the writer tab');
   });
 
   it('sign-out in a tab that never started presence: that tab still ends the row', async () => {
@@ -202,6 +215,7 @@ describe.each(['plain', 'manifest'] as const)('one person in two tabs, an observ
     }
     await signOut(variant, idle);
     await goneForGood(watcher, userId, 'after a sign-out in a tab that never started presence');
+    await signedOutEverywhere([tracking], 'after a sign-out in a tab that never started presence');
   });
 
   it('an identity change made in the tab that does not write: the old identity is gone for good, the new one shows', async () => {
