@@ -131,8 +131,8 @@ describe('listing', () => {
     const sizes: number[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const queries = [Query.equal('userId', ids), Query.limit(3), ...(cursor ? [Query.cursorAfter(cursor)] : [])];
-      const { total, presences } = await viewer!.presences.list({ queries });
+      const queries: string[] = [Query.equal('userId', ids), Query.limit(3), ...(cursor ? [Query.cursorAfter(cursor)] : [])];
+      const { total, presences }: { total: number; presences: { $id: string; userId: string }[] } = await viewer!.presences.list({ queries });
       expect(total).toBe(7);
       if (presences.length === 0) break;
       sizes.push(presences.length);
