@@ -60,6 +60,7 @@ const newProject = () => `down-${++project}`;
 async function person(projectId: string, timing: { heartbeatMs?: number } = { heartbeatMs: HEARTBEAT_MS }) {
   const user = await guest(emulator.url, projectId);
   const lists: number[] = [];
+  const warnings: string[] = [];
   class CountedPresences extends Appwrite.Presences {
     constructor(client: Appwrite.Client) {
       super(client);
@@ -71,14 +72,15 @@ async function person(projectId: string, timing: { heartbeatMs?: number } = { he
     }
   }
   const controller = createPresence({
-    transport: createAppwriteTransport({ client: user.client, sdk: { ...Appwrite, Presences: CountedPresences } }),
+    // Every refused attempt is a transport warning; kept here rather than on the console.
+    transport: createAppwriteTransport({ client: user.client, sdk: { ...Appwrite, Presences: CountedPresences }, warn: (message) => warnings.push(message) }),
     ...timing,
     tabs: false,
     document: null,
     window: null,
   });
   running.push(controller);
-  return { user, controller, userId: user.userId!, lists };
+  return { user, controller, userId: user.userId!, lists, warnings };
 }
 
 type Person = Awaited<ReturnType<typeof person>>;
@@ -173,6 +175,19 @@ describe('realtime unreachable (WebSockets blocked)', () => {
     await leaveSeen(a, b, ONE_HEARTBEAT);
 
     await backToLive(a, d);
+  });
+
+  it('a heartbeat longer than the SDK\'s retry interval still polls: the failed retries do not put the re-list off', { timeout: 30_000 }, async () => {
+    // The SDK retries every 1 s, then every 5 s, then every 10 s; each refused attempt reports a
+    // close. A 7 s heartbeat must still re-list every 7 s, not only once the retries thin out.
+    const projectId = newProject();
+    emulator.blockRealtime(true);
+    const slow = { heartbeatMs: 7000 };
+    const [a, b] = [await person(projectId, slow), await person(projectId, slow)];
+    expect(await a.controller.start()).toBe(true);
+    expect(a.controller.view().error).toBe('Live updates unavailable; refreshing every 7 s.');
+    const { started } = await joinSeen(a, b, 7000 + 1500);
+    expect(await started).toBe(true);
   });
 
   it('the message names the heartbeat in seconds: 25 s by default', async () => {
