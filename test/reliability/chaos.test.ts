@@ -508,8 +508,8 @@ function describeGhost(r: GhostWatchResult<ActionRecord>, ledger: Ledger): strin
   const a = r.action;
   const what = a.kind === 'team' ? `team switch of ${a.userId} from ${a.fromTeam}` : `${a.kind} of ${a.userId}`;
   return (
-    `${what} in ${a.inWriter ? 'the writer' : 'a non-writer'} tab (${a.person.name}, ${a.startedAt % 100_000}-${a.endedAt % 100_000}, ` +
-    `beforeSignOut → ${String(a.answer)}): listed for ${r.ghostMs} ms after, last by ${r.lastObserver}${r.open ? ' (still listed at the end)' : ''}, ` +
+    `${what} in ${a.inWriter ? 'the writer' : 'a non-writer'} tab (${a.person.name}, ${a.startedAt % 100_000}-${a.endedAt % 100_000}` +
+    `${a.kind === 'team' ? '' : `, beforeSignOut → ${String(a.answer)}`}): listed for ${r.ghostMs} ms after, last by ${r.lastObserver}${r.open ? ' (still listed at the end)' : ''}, ` +
     `lag deadline ${r.deadline % 100_000}; rows: ${ledger.history(a.userId)}`
   );
 }
