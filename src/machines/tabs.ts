@@ -6,7 +6,8 @@
  * Invariants: at most one leader per (project, user) — guaranteed by the Web Lock, not by messages;
  * a role is announced only once the lock has answered; a peer is forgotten only on its `bye` or when
  * the locks prove it gone (never on silence), so "am I the last tab?" errs towards "no"; a sign-out
- * is answered `quiet` by every peer known when it was asked (or its bye), and only then reported.
+ * is reported quiet only once every tab known then or holding a tab lock in the snapshot asked for
+ * with it has answered or left — a tab that has just joined may not have met the others yet.
  */
 import { assertEvent, assign, enqueueActions, type SnapshotFrom } from 'xstate';
 import type { Wish } from './session/types';
@@ -53,8 +54,8 @@ export interface TabsContext {
   told: { leader: boolean; othersPresent: boolean } | null;
   /** The person's visibility last announced: this tab or any peer visible. */
   anyVisible: boolean;
-  /** Peers that have not yet answered this tab's sign-out; null when none is asked. */
-  awaiting: string[] | null;
+  /** This tab's sign-out while it waits: who must still answer, who has, and whether the locks were checked. */
+  signout: { awaiting: string[]; answered: string[]; verified: boolean } | null;
 }
 
 export type TabsEvent =
@@ -106,8 +107,9 @@ const unverified = (context: TabsContext, { tabIds, askedAt }: { tabIds: string[
   Object.entries(context.peers)
     .filter(([id, peer]) => !tabIds.includes(id) && peer.lastHeard < askedAt)
     .map(([id]) => id);
-/** `awaiting` without these tab ids (null stays null: nobody was asked). */
-const answered = (awaiting: string[] | null, tabIds: string[]) => awaiting && awaiting.filter((id) => !tabIds.includes(id));
+/** The sign-out in progress without these tabs to wait for (they answered or left). */
+const without = (signout: TabsContext['signout'], tabIds: string[]) =>
+  signout && { ...signout, awaiting: signout.awaiting.filter((id) => !tabIds.includes(id)) };
 const isNewer = (a: StampedWish, b: StampedWish | null) =>
   !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
 
@@ -153,27 +155,38 @@ export const tabsMachine = setup({
     removePeer: assign(({ context, event }) => {
       assertEvent(event, 'peer.bye');
       const { [event.tabId]: _gone, ...peers } = context.peers;
-      return { peers, awaiting: answered(context.awaiting, [event.tabId]) };
+      return { peers, signout: without(context.signout, [event.tabId]) };
     }),
     dropUnverified: assign(({ context, event }) => {
       assertEvent(event, 'members.verified');
       const gone = unverified(context, event);
       const peers = Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
-      return { peers, awaiting: answered(context.awaiting, gone) };
+      return { peers, signout: without(context.signout, gone) };
     }),
-    /** Ask every peer known now; a tab that leaves before answering counts as quiet. */
+    /** Ask every tab: those known now, and (once the locks answer) those that hold a tab lock. */
     askQuiet: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ awaiting: Object.keys(context.peers) });
+      enqueue.assign({ signout: { awaiting: Object.keys(context.peers), answered: [], verified: false } });
       enqueue.emit({ type: 'broadcast', message: { type: 'signout', from: context.tabId } });
+      enqueue.emit({ type: 'verify' });
     }),
     heardQuiet: assign(({ context, event }) => {
       assertEvent(event, 'peer.quiet');
-      return { awaiting: answered(context.awaiting, [event.tabId]) };
+      const signout = without(context.signout, [event.tabId]);
+      if (!signout || signout.answered.includes(event.tabId)) return { signout };
+      return { signout: { ...signout, answered: [...signout.answered, event.tabId] } };
+    }),
+    /** Tabs alive by the lock snapshot must answer too, even those this tab has not met yet. */
+    noteMembers: assign(({ context, event }) => {
+      assertEvent(event, 'members.verified');
+      const { signout } = context;
+      if (!signout) return {};
+      const more = event.tabIds.filter((id) => id !== context.tabId && !signout.answered.includes(id) && !signout.awaiting.includes(id));
+      return { signout: { ...signout, awaiting: [...signout.awaiting, ...more], verified: true } };
     }),
     /** Everyone asked has answered: report it once. */
     reportQuiet: enqueueActions(({ context, enqueue }) => {
-      if (context.awaiting === null || context.awaiting.length > 0) return;
-      enqueue.assign({ awaiting: null });
+      if (!context.signout?.verified || context.signout.awaiting.length > 0) return;
+      enqueue.assign({ signout: null });
       enqueue.emit({ type: 'quiet' });
     }),
     relaySignout: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'signout' })),
@@ -243,7 +256,7 @@ export const tabsMachine = setup({
     wish: null,
     told: null,
     anyVisible: input.visible,
-    awaiting: null,
+    signout: null,
   }),
   entry: 'sayHello',
   initial: 'electing',
@@ -256,8 +269,11 @@ export const tabsMachine = setup({
     'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
     'peer.wish': { guard: 'newerWish', actions: 'adoptPeerWish' },
     'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
-    'members.verified': { guard: 'peersGone', actions: ['dropUnverified', 'announce', 'reportQuiet'] },
-    'signout.local': { actions: ['askQuiet', 'reportQuiet'] },
+    'members.verified': [
+      { guard: 'peersGone', actions: ['dropUnverified', 'announce', 'noteMembers', 'reportQuiet'] },
+      { actions: ['noteMembers', 'reportQuiet'] },
+    ],
+    'signout.local': { actions: 'askQuiet' },
     'quiet.local': { actions: 'sayQuiet' },
     'peer.signout': { guard: 'fromPeer', actions: 'relaySignout' },
     'peer.quiet': { guard: 'fromPeer', actions: ['heardQuiet', 'reportQuiet'] },

@@ -139,8 +139,9 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     }
   });
   actor.on('verify', () => {
-    if (!locks) return;
     const askedAt = ++tick;
+    // Without Web Locks this tab is alone: nobody else is there to find.
+    if (!locks) return queueMicrotask(() => left || actor.send({ type: 'members.verified', tabIds: [], askedAt }));
     locks.query().then((snapshot) => {
       if (left) return;
       const tabIds = [...(snapshot.held ?? []), ...(snapshot.pending ?? [])]

@@ -83,7 +83,8 @@ export const sessionMachine = implementations.createMachine({
   context: ({ input }) => initialContext(input),
   initial: 'idle',
   // The page is watched for the actor's whole life: visibility, pagehide, freeze, resume.
-  invoke: { id: 'page', src: 'watchPage' },
+  // A literal id here would type `children.page` against xstate's index signature and break consumers' .d.ts checks.
+  invoke: { id: 'page' as string, src: 'watchPage' },
   // Facts that hold whatever the lifecycle. XState v5 consults an ancestor's handler only when no
   // active state below handles the event, so every state that reacts to one of these notes it too.
   on: {
