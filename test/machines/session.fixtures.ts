@@ -180,19 +180,45 @@ export function fakeTabs(role: { leader: boolean; othersPresent: boolean } | nul
   };
 }
 
+/**
+ * A fake keepalive DELETE (`removeOnUnload`, the transport's at pagehide): it records the row id
+ * it was started for and does nothing else.
+ */
+export function fakeUnload() {
+  const rowIds: string[] = [];
+  const removeOnUnload = fromCallback<EventObject, RemoveInput>(({ input }) => {
+    rowIds.push(input.presenceId);
+  });
+  return { removeOnUnload, rowIds };
+}
+
 /** A started session actor on a fake transport, with its roster and server clock. */
 export function harness(
   options: { random?: () => number; newId?: () => string; inspect?: (e: InspectionEvent) => void; role?: { leader: boolean; othersPresent: boolean } | null } = {},
 ) {
   const transport = fakeTransport();
   const tabs = fakeTabs(options.role === undefined ? { leader: true, othersPresent: false } : options.role);
+  // Recording only: like the inert default, it sends nothing back to the session.
+  const unload = fakeUnload();
   const clock = new ServerClock();
   const roster = new Roster({ clock });
   let ids = 0;
-  const actor = createActor(sessionMachine.provide({ actors: { ...transport.actors, coordinateTabs: tabs.coordinateTabs } }), {
+  const actors = { ...transport.actors, coordinateTabs: tabs.coordinateTabs, removeOnUnload: unload.removeOnUnload };
+  const actor = createActor(sessionMachine.provide({ actors }), {
     input: { roster, clock, random: options.random ?? (() => 0.5), newId: options.newId ?? (() => `row-${++ids}`) },
     ...(options.inspect ? { inspect: options.inspect } : {}),
   }).start();
   const send = (event: SessionEvent) => actor.send(event);
-  return { actor, transport, tabs, clock, roster, send, snapshot: () => actor.getSnapshot(), context: () => actor.getSnapshot().context };
+  return {
+    actor,
+    transport,
+    tabs,
+    /** Row ids handed to the keepalive DELETE at pagehide, oldest first. */
+    unloads: unload.rowIds,
+    clock,
+    roster,
+    send,
+    snapshot: () => actor.getSnapshot(),
+    context: () => actor.getSnapshot().context,
+  };
 }
