@@ -416,7 +416,10 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
         for (const w of watchers) arm(w);
       });
       realtime.onClose(() => {
+        // The SDK reports a close for every retry that never opened too: only a link that was up went down.
+        const wasOpen = link !== 'closed';
         link = 'closed';
+        if (!wasOpen) return;
         for (const w of watchers) {
           if (w.timer !== undefined) clearTimeout(w.timer);
           w.timer = undefined;
@@ -598,8 +601,6 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   });
 
   const publish = fromPromise<PublishOutput, PublishInput>(async ({ input }) => {
-    const problem = metadataProblem(input.metadata);
-    if (problem !== null) throw new Error(problem);
     const upsert = (expiresAt: number | null) =>
       presencesApi().upsert({
         presenceId: input.presenceId,

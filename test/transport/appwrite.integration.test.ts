@@ -4,6 +4,7 @@
  * keeps each project's data apart), so tests share one emulator without seeing each other.
  */
 import * as Appwrite from 'appwrite';
+import { createPresence } from '../../src/presence';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor, setup, toPromise, type AnyActorLogic, type InputFrom, type OutputFrom } from 'xstate';
 import { useEmulator } from '../support/emulator';
@@ -219,12 +220,18 @@ describe('publish and loadRoster', () => {
     expect((await run(transportOf(b).actors.loadRoster, { teamId: null })).peers.map((peer) => peer.id)).toEqual(['first-id']);
   });
 
-  it('refuses metadata keys the SDK could not read back, before writing anything', async () => {
+  it('refuses metadata keys the SDK could not read back: set() answers false and nothing is written', async () => {
+    // The transport states the limit (checkMetadata); the session machine asks it before any write.
     const p = project();
     const { a, b } = await users(p);
-    const input = publishInput(a, { metadata: { widget: { constructorName: 'Chart' } } });
-    await expect(run(transportOf(a).actors.publish, input)).rejects.toThrow(/constructorName.*cannot be published/);
-    expect((await run(transportOf(b).actors.loadRoster, { teamId: null })).peers).toEqual([]);
+    expect(transportOf(a).checkMetadata?.({ widget: { constructorName: 'Chart' } })).toMatch(/constructorName.*cannot be published/);
+    const presence = createPresence({ transport: transportOf(a), tabs: false, document: null, window: null });
+    expect(await presence.start()).toBe(true);
+    const before = (await run(transportOf(b).actors.loadRoster, { teamId: null })).peers;
+    expect(await presence.set('busy', { widget: { constructorName: 'Chart' } })).toBe(false);
+    expect(presence.view().error).toMatch(/constructorName.*cannot be published/);
+    expect((await run(transportOf(b).actors.loadRoster, { teamId: null })).peers).toEqual(before);
+    presence.dispose();
   });
 
   it('loads the whole roster through every page: 250 rows, each exactly once', async () => {

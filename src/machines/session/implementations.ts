@@ -4,13 +4,12 @@
  * `provide()`), named delays, guards and actions. Guards and actions only read and write the
  * context; every rule about WHEN they apply lives in the machine config.
  */
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type EventObject } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
 import type {
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
-  PeerDoc,
   PublishInput,
   PublishOutput,
   RemoveInput,
@@ -55,6 +54,8 @@ export interface TabsInput {
 export type PageInput = void;
 
 const errorOf = (event: { type: string }): unknown => ('error' in event ? event.error : undefined);
+const pending = fromPromise(() => new Promise<never>(() => {}));
+const silent = fromCallback(() => {});
 
 /** The start options in force: the event's, over the defaults (`undefined` never overrides). */
 function startOptions(context: SessionContext, event: SessionEvent | EffectEvent): StartOptions & { teamId?: string | null } {
@@ -93,21 +94,19 @@ export const implementations = setup({
     events: {} as SessionEvent | EffectEvent,
     input: {} as SessionInput,
   },
+  // Inert by default: the transport, the page and the tab coordinator are supplied with provide().
+  // A default that never settles and says nothing keeps the machine traversable without them.
   actors: {
-    identify: fromPromise<Identity | null, void>(async () => null),
-    loadRoster: fromPromise<LoadRosterOutput, LoadRosterInput>(async () => ({ peers: [], receivedAtLocal: Date.now() })),
-    watchPeers: fromCallback<EventObject, WatchPeersInput>(() => () => {}),
-    publish: fromPromise<PublishOutput, PublishInput>(async ({ input }) => {
-      const now = Date.now();
-      const doc: PeerDoc = { id: input.presenceId, userId: input.userId, status: input.status, metadata: input.metadata, updatedAt: now, expiresAt: input.expiresAt };
-      return { doc, sentAtLocal: now, receivedAtLocal: now };
-    }),
-    remove: fromPromise<void, RemoveInput>(async () => {}),
-    /** The keepalive delete at pagehide (transport); inert by default. */
-    removeOnUnload: fromCallback<EventObject, RemoveInput>(() => {}),
-    /** The page: visibility, pagehide, freeze, resume (platform); inert by default: a page nobody hides. */
-    watchPage: fromCallback<EventObject, PageInput>(() => {}),
-    /** The person's other tabs (platform). By default this tab is alone: it leads, and its page is the person's. */
+    identify: pending as PromiseActorLogic<Identity | null, void>,
+    loadRoster: pending as PromiseActorLogic<LoadRosterOutput, LoadRosterInput>,
+    watchPeers: silent as CallbackActorLogic<EventObject, WatchPeersInput>,
+    publish: pending as PromiseActorLogic<PublishOutput, PublishInput>,
+    remove: pending as PromiseActorLogic<void, RemoveInput>,
+    /** The keepalive delete at pagehide (transport). */
+    removeOnUnload: silent as CallbackActorLogic<EventObject, RemoveInput>,
+    /** The page: visibility, pagehide, freeze, resume (platform). */
+    watchPage: silent as CallbackActorLogic<EventObject, PageInput>,
+    /** The person's other tabs (platform). Alone by default: this tab leads, and its page is the person's. */
     coordinateTabs: fromCallback<TabsCommand, TabsInput>(({ sendBack, receive }) => {
       sendBack({ type: 'tabs.role', leader: true, othersPresent: false });
       receive((command) => {
