@@ -21,7 +21,8 @@ const USAGE = `Usage: appwrite-presence-emulator [options]
   --help             show this help
 
 Dev-only fault hooks: POST /v1/emulator/drop-sockets, /v1/emulator/pause-events {"ms":N},
-/v1/emulator/reset, /v1/emulator/fail-writes {"rate":0.05}.`;
+/v1/emulator/reset, /v1/emulator/fail-writes {"rate":0.05},
+/v1/emulator/block-realtime {"blocked":true,"drop":true} (refuse realtime upgrades, as a blocking proxy does).`;
 
 function options(argv: string[]): EmulatorOptions | null {
   const { values } = parseArgs({

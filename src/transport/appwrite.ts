@@ -395,6 +395,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   const ownsRealtime = !options.realtime;
   let hooked = false;
   let link: 'unknown' | 'open' | 'closed' = ownsRealtime ? 'closed' : 'unknown';
+  let warnedOutage = false;
   const watchers = new Set<Watcher>();
 
   const connectedNow = (w: Watcher) => {
@@ -413,6 +414,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
       hooked = true;
       realtime.onOpen(() => {
         link = 'open';
+        warnedOutage = false;
         for (const w of watchers) arm(w);
       });
       realtime.onClose(() => {
@@ -429,7 +431,9 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
       realtime.onError((error, statusCode) => {
         if (watchers.size === 0) return;
         const reason = `realtime error${statusCode ? ` ${statusCode}` : ''}: ${error ? error.message : 'unknown'}`;
-        warn(reason);
+        // Behind a blocking proxy the SDK retries for ever: say it once per outage, not per retry.
+        if (!warnedOutage) warn(reason);
+        warnedOutage = true;
         for (const w of watchers) w.sendBack({ type: 'transport.warning', reason });
       });
     }

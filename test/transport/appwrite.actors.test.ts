@@ -267,6 +267,21 @@ describe('watchPeers', () => {
     ]);
   });
 
+  it('warns on the console once per outage, not on every retry, and again after the link was up', async () => {
+    const rt = new ScriptedRealtime(client());
+    const w = watch({ ...Appwrite, Realtime: ScriptedRealtime }, { realtime: rt });
+    await Promise.resolve();
+    const errors = () => warn.mock.calls.filter(([m]) => String(m).includes('realtime error')).length;
+    rt.error('refused', 1006);
+    rt.error('refused', 1006);
+    rt.error('refused', 1006);
+    expect(errors()).toBe(1);
+    expect(w.events.filter((e) => e.type === 'transport.warning')).toHaveLength(3); // the machine still hears each
+    rt.open();
+    rt.error('refused', 1006);
+    expect(errors()).toBe(2);
+  });
+
   it('on stop, unsubscribes and disconnects the Realtime it created, and ignores later frames', async () => {
     const w = watch({ ...Appwrite, Realtime: ScriptedRealtime });
     await Promise.resolve();
