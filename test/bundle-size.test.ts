@@ -5,8 +5,8 @@
  * 29 063 after the es2022 target and a third terser pass made room for two fixes; 29 027 with
  * src/machines/setup.ts (xstate's unused action creators left out). Until the goal
  * is reached this is a ratchet: the build may not grow past the limit, and the limit only ever
- * comes down. It measures the build, it never builds: `npm ci` runs `prepare` (tsup), and
- * `npm run build` makes it locally.
+ * comes down. It measures the build, it never builds: `npm test` runs `npm run build` first, and
+ * `npm pack` / `npm publish` build through `prepack`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
