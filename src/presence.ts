@@ -178,6 +178,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
     setIdentity: (identity) => send({ type: 'identity.changed', identity }),
     setTeam: (teamId) => send({ type: 'team.changed', teamId }),
     dispose() {
+      if (actor.getSnapshot().status !== 'active') return; // disposed already
       send({ type: 'session.stop' });
       actor.stop();
       roster.clear();

@@ -199,6 +199,59 @@ describe('another tab of the person signs out (tabs.signout)', () => {
   });
 });
 
+describe('another tab signs out while this one is leaving its row', () => {
+  // Guards: stopping answered quiet at once and, with another tab open, left the row to it; its
+  // PUT still in flight then landed after the signing-out tab's DELETE.
+  it('while stopping with a PUT in flight: the PUT lands, then this tab deletes the row, then answers quiet', async () => {
+    const h = harness({ role: writerWithOthers });
+    await writing(h);
+    h.send({ type: 'session.set', status: 'busy' });
+    h.send({ type: 'session.stop' });
+    h.tabs.emit({ type: 'tabs.signout' });
+    expect(told(h, 'quiet')).toEqual([]);
+    await answer(h);
+    expect(removals(h)).toEqual([{ id: 'removeRow', presenceId: 'row-1' }]);
+    expect(told(h, 'quiet')).toEqual([]);
+    h.transport.resolve('removeRow');
+    await flush();
+    expect(selectPhase(h.snapshot())).toBe('stopped');
+    expect(told(h, 'quiet')).toEqual([{ type: 'quiet' }]);
+  });
+
+  // Guards: a team switch draining its PUT ignored the sign-out and published for the new team.
+  it('during a team switch: it yields instead of publishing for the new team', async () => {
+    const h = harness({ role: writerWithOthers });
+    await writing(h);
+    h.send({ type: 'session.set', status: 'busy' });
+    h.send({ type: 'team.changed', teamId: 'design' });
+    h.tabs.emit({ type: 'tabs.signout' });
+    await answer(h);
+    h.transport.resolve('removeRow');
+    await flush();
+    expect(selectPhase(h.snapshot())).toBe('idle');
+    expect(told(h, 'quiet')).toEqual([{ type: 'quiet' }]);
+    vi.advanceTimersByTime(5 * H);
+    expect(publishes(h).some((p) => p.teamId === 'design')).toBe(false);
+  });
+
+  // Guards: beforeSignOut() during stop() neither told the other tabs nor deleted a row they keep,
+  // and answered true before the DELETE had run.
+  it('beforeSignOut() while stopping tells the other tabs, deletes the row though they are open, and answers once it is gone', async () => {
+    const h = harness({ role: writerWithOthers });
+    await writing(h);
+    h.send({ type: 'session.set', status: 'busy' });
+    h.send({ type: 'session.stop' });
+    h.send({ type: 'session.signOut' });
+    expect(told(h, 'signout')).toEqual([{ type: 'signout' }]);
+    expect(signOutOutcome(h.snapshot())).toBeUndefined();
+    await answer(h);
+    expect(removals(h)).toEqual([{ id: 'removeRow', presenceId: 'row-1' }]);
+    h.transport.resolve('removeRow');
+    await flush();
+    expect(signOutOutcome(h.snapshot())).toBe(true);
+  });
+});
+
 describe('a switch waits for the write in flight (issue 10, 2)', () => {
   // Guards: tracking → switching sent the DELETE at once; the PUT landing after it re-created the
   // row for the old team (or the old identity) until expiry.

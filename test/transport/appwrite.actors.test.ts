@@ -271,7 +271,7 @@ describe('watchPeers', () => {
     const rt = new ScriptedRealtime(client());
     const w = watch({ ...Appwrite, Realtime: ScriptedRealtime }, { realtime: rt });
     await Promise.resolve();
-    const errors = () => warn.mock.calls.filter(([m]) => String(m).includes('realtime error')).length;
+    const errors = () => warn.mock.calls.filter((call: unknown[]) => String(call[0]).includes('realtime error')).length;
     rt.error('refused', 1006);
     rt.error('refused', 1006);
     rt.error('refused', 1006);

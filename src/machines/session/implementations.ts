@@ -153,7 +153,8 @@ export const implementations = setup({
     beatsHidden: ({ context }) => context.leader && context.desired !== null && context.hidden,
     silent: ({ context }) => !context.leader || context.desired === null,
     writeSettled: ({ context }) => context.inflight === null,
-    removesOnStop: ({ context }) => context.hasRow && !context.othersPresent && !context.restart,
+    // Alone, or signing out (here or in another tab): the row goes; else another tab keeps it.
+    removesOnStop: ({ context }) => context.hasRow && !context.restart && (!context.othersPresent || context.leaving !== null),
     // Signing out here: any tab may delete (it holds the same session); otherwise only the writer.
     removesOnLeave: ({ context }) => context.hasRow && (context.leaving === 'here' || context.leader || !context.othersPresent),
     notAnnouncing: ({ context }) => context.leaving !== 'here',
@@ -240,6 +241,9 @@ export const implementations = setup({
     }),
     answerQuiet: enqueueActions(({ context, enqueue }) => {
       if (context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'quiet' } satisfies TabsCommand);
+    }),
+    answerIfYielded: enqueueActions(({ context, enqueue }) => {
+      if (context.leaving === 'there' && context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'quiet' } satisfies TabsCommand);
     }),
     noteTeam: assign(({ context, event }) => {
       assertEvent(event, 'team.changed');

@@ -304,7 +304,10 @@ export const sessionMachine = implementations.createMachine({
         'session.clear': clear,
         // The row still goes; then the session stops instead of tracking again.
         'session.stop': { actions: 'unwant' },
-        'session.signOut': { actions: 'signOutHere' },
+        // Signing out after the quieting is over: tell the other tabs now (the row still goes here).
+        'session.signOut': { actions: ['signOutHere', 'announceSignOut'] },
+        // Another tab signs out during a team switch: yield instead of publishing for the new team.
+        'tabs.signout': { guard: 'notAnnouncing', actions: 'yieldToSignOut' },
         ...pageLeaves,
         'identity.changed': { actions: ['takeIdentity', 'hideSelf'] },
       },
@@ -377,6 +380,10 @@ export const sessionMachine = implementations.createMachine({
           { actions: 'notRunning' },
         ],
         'session.clear': [{ guard: 'restartRequested', actions: ['acceptClear', 'shareWish'] }, { actions: 'notRunning' }],
+        // A sign-out here, or in another tab, while stopping: the row goes whoever else is open, and
+        // the other tabs are told (here) or answered once our write has landed (there).
+        'session.signOut': { actions: ['signOutHere', 'clearRestart', 'announceSignOut'] },
+        'tabs.signout': { actions: ['yieldToSignOut', 'clearRestart'] },
         // The page goes: the keepalive delete takes over, and no restart survives it.
         'page.hide': { target: 'left', actions: { type: 'leavePage', params: { running: false } } },
         'page.freeze': { target: 'frozen', actions: { type: 'leavePage', params: { running: false } } },
@@ -409,7 +416,7 @@ export const sessionMachine = implementations.createMachine({
       },
     },
     stopped: {
-      entry: ['forgetRoster', 'shutDown', 'stopTabs'],
+      entry: ['forgetRoster', 'shutDown', 'answerIfYielded', 'endLeaving', 'stopTabs'],
       always: { guard: 'restartRequested', target: 'starting', actions: 'clearRestart' },
       on: {
         'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', 'shareWish'] }],

@@ -85,6 +85,6 @@ export function commandOutcome(snapshot: SessionSnapshot, seq: number): boolean 
 
 /** A sign-out's answer: undefined while it runs, then whether the person's row is gone. */
 export function signOutOutcome(snapshot: SessionSnapshot): boolean | undefined {
-  if (snapshot.matches('switching') || snapshot.matches('announcing')) return undefined;
+  if (snapshot.matches('switching') || snapshot.matches('announcing') || snapshot.matches('stopping')) return undefined;
   return !snapshot.context.hasRow;
 }
