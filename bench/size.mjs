@@ -1,0 +1,42 @@
+/**
+ * Where the CDN script's bytes go: the classic-script entry (src/cdn.ts) bundled as the build does
+ * (IIFE, Appwrite from the page), each module's minified bytes from esbuild's metafile, then the
+ * whole minified with terser as tsup.config.ts does and gzipped at level 9 — once with xstate
+ * inside (the shipped size) and once with xstate left out (our own code). Sizes are exact, not
+ * timings: they do not swing between runs.
+ *
+ *   node bench/size.mjs            the table
+ *   node bench/size.mjs --json     the same as JSON
+ */
+import { build } from 'esbuild';
+import { minify } from 'terser';
+import { gzipSync } from 'node:zlib';
+
+const TERSER = { ecma: 2020, compress: { passes: 3 }, format: { comments: false } };
+const base = { entryPoints: ['src/cdn.ts'], bundle: true, format: 'iife', write: false, target: 'es2022', platform: 'browser', logLevel: 'silent' };
+
+const measured = await build({ ...base, minify: true, metafile: true, external: ['appwrite'] });
+const inputs = Object.values(measured.metafile.outputs)[0].inputs;
+const groups = new Map();
+for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
+  const name = path.includes('node_modules/xstate/') ? 'xstate' : path.replace(/^src\//, '');
+  groups.set(name, (groups.get(name) ?? 0) + bytesInOutput);
+}
+const rows = [...groups].sort((a, b) => b[1] - a[1]);
+
+async function gzipOf(external) {
+  const plain = await build({ ...base, minify: false, external });
+  const { code } = await minify(plain.outputFiles[0].text, TERSER);
+  return { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
+}
+const shipped = await gzipOf(['appwrite']);
+const ours = await gzipOf(['appwrite', 'xstate']);
+
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ modules: Object.fromEntries(rows), shipped, ours }, null, 2));
+} else {
+  console.log('module (esbuild-minified bytes in the CDN script)');
+  for (const [name, bytes] of rows) console.log(`${String(bytes).padStart(8)}  ${name}`);
+  console.log(`\nshipped (terser, gzip -9): ${shipped.min} B min, ${shipped.gzip} B min+gzip`);
+  console.log(`our code alone (xstate left out): ${ours.min} B min, ${ours.gzip} B min+gzip`);
+}
