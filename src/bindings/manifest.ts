@@ -11,6 +11,7 @@
  */
 import type { Identity } from '../transport/types';
 import type { StartOptions } from '../presence';
+import { messageOf } from '../errors';
 
 export interface AppwriteConfig {
   projectId: string;
@@ -70,7 +71,7 @@ export function loadConfig(win: ManifestWindow): Promise<ConfigResult> {
   if (!pending) {
     pending = readManifest(win).then(
       (manifest) => configFromManifest(manifest),
-      (error: unknown) => ({ ok: false as const, error: `Could not load manifest.json: ${message(error)}` }),
+      (error: unknown) => ({ ok: false as const, error: `Could not load manifest.json: ${messageOf(error)}` }),
     );
     cache.set(win, pending);
   }
@@ -207,8 +208,4 @@ function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

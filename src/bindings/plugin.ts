@@ -8,6 +8,7 @@
  */
 import { createPresence, type PresenceController, type PresenceOptions, type PresenceView, type StartOptions } from '../presence';
 import { NOT_RUNNING } from '../machines/session';
+import { messageOf } from '../errors';
 import { createAppwriteTransport, type AppwriteSdk } from '../transport/appwrite';
 import type { Client } from 'appwrite';
 import { createActor, toPromise } from 'xstate';
@@ -69,7 +70,7 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
         return controller;
       },
       (failure: unknown) => {
-        error = failure instanceof Error ? failure.message : String(failure);
+        error = messageOf(failure);
         console.warn(`${LOG_PREFIX} ${error}`);
         building = null; // a fixed configuration can be retried
         notify();
