@@ -240,8 +240,6 @@ function metadataProblem(metadata: unknown): string | null {
   return typeof read === 'string' ? `metadata cannot be published: ${read}` : null;
 }
 
-class Malformed extends Error {}
-
 /** Metadata as a fresh plain object, or the reason it is unusable. */
 function toMetadata(value: unknown): Metadata | string {
   if (value === null || value === undefined) return {};
@@ -249,27 +247,27 @@ function toMetadata(value: unknown): Metadata | string {
   if (!isPlainObject(value)) return `metadata must be a JSON object, got ${describe(value)}`;
   try {
     return copyJson(value, 0, { left: METADATA_MAX_CHARS }) as Metadata;
-  } catch (error) {
-    if (error instanceof Malformed) return error.message;
-    throw error;
+  } catch (reason) {
+    if (typeof reason === 'string') return reason; // copyJson's own refusal
+    throw reason;
   }
 }
 
 /**
- * Deep copy of a JSON value. `budget` counts one per value plus every character of keys and
+ * Deep copy of a JSON value; throws the reason (a string) when the value is refused. `budget` counts one per value plus every character of keys and
  * strings: a lower bound of the JSON encoding's length, so any row Appwrite could store fits.
  */
 function copyJson(value: unknown, depth: number, budget: { left: number }): unknown {
   budget.left -= 1;
   if (typeof value === 'string') budget.left -= value.length;
-  if (budget.left < 0) throw new Malformed(`metadata is larger than Appwrite stores (${METADATA_MAX_CHARS} characters)`);
+  if (budget.left < 0) throw `metadata is larger than Appwrite stores (${METADATA_MAX_CHARS} characters)`;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Malformed(`metadata holds a non-JSON number (${value})`);
+    if (!Number.isFinite(value)) throw `metadata holds a non-JSON number (${value})`;
     return value;
   }
   if (typeof value === 'bigint') return Number(value);
-  if (depth >= METADATA_MAX_DEPTH) throw new Malformed(`metadata is nested deeper than ${METADATA_MAX_DEPTH} levels`);
+  if (depth >= METADATA_MAX_DEPTH) throw `metadata is nested deeper than ${METADATA_MAX_DEPTH} levels`;
   if (Array.isArray(value)) return value.map((item) => copyJson(item, depth + 1, budget));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
@@ -282,7 +280,7 @@ function copyJson(value: unknown, depth: number, budget: { left: number }): unkn
     }
     return out;
   }
-  throw new Malformed(`metadata holds a non-JSON value (${describe(value)})`);
+  throw `metadata holds a non-JSON value (${describe(value)})`;
 }
 
 /** ISO 8601 with date, time and zone, as Appwrite writes it (`2026-08-21T13:42:57.123+00:00`). */
