@@ -183,10 +183,8 @@ export function toTransportEvent(event: unknown): FrameEvent {
   }
   const decoded = toPeerDoc(event.payload);
   if (!decoded.ok) return warning(`ignored a presence ${action} event: ${decoded.reason}`);
-  const serverTime = parseFrameTime(event.timestamp);
-  return action === 'delete'
-    ? { type: 'peer.deleted', peer: decoded.doc, serverTime }
-    : { type: 'peer.upserted', peer: decoded.doc, serverTime };
+  const type = action === 'delete' ? 'peer.deleted' : 'peer.upserted';
+  return { type, peer: decoded.doc, serverTime: parseFrameTime(event.timestamp) };
 }
 
 /**
@@ -396,13 +394,16 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   let warnedOutage = false;
   const watchers = new Set<Watcher>();
 
-  const connectedNow = (w: Watcher) => {
-    if (w.timer !== undefined) clearTimeout(w.timer);
+  const disarm = (w: Watcher) => {
+    clearTimeout(w.timer);
     w.timer = undefined;
+  };
+  const connectedNow = (w: Watcher) => {
+    disarm(w);
     if (!w.closed) w.sendBack({ type: 'transport.connected' });
   };
   const arm = (w: Watcher) => {
-    if (w.timer !== undefined) clearTimeout(w.timer);
+    clearTimeout(w.timer);
     w.timer = setTimeout(() => connectedNow(w), settleMs());
   };
 
@@ -421,8 +422,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
         link = 'closed';
         if (!wasOpen) return;
         for (const w of watchers) {
-          if (w.timer !== undefined) clearTimeout(w.timer);
-          w.timer = undefined;
+          disarm(w);
           w.sendBack({ type: 'transport.disconnected' });
         }
       });
@@ -441,8 +441,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   const stopWatcher = (w: Watcher) => {
     if (w.closed) return;
     w.closed = true;
-    if (w.timer !== undefined) clearTimeout(w.timer);
-    w.timer = undefined;
+    disarm(w);
     watchers.delete(w);
     w.subscription?.unsubscribe().catch(() => undefined);
     if (ownsRealtime && watchers.size === 0 && realtime) realtime.disconnect().catch(() => undefined);
@@ -622,7 +621,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
       // write nothing would ever sample the clock, so the person would never appear. Write once
       // with Appwrite's default expiry (server now + 15 min): the answer's $updatedAt corrects the
       // estimate, and the next heartbeat writes the intended expiresAt.
-      warn(`Appwrite refused expiresAt ${new Date(input.expiresAt).toISOString()} as past (this device's clock is behind the server's); publishing with Appwrite's default expiry until the clock is corrected`);
+      warn(`Appwrite refused expiresAt ${new Date(input.expiresAt).toISOString()} as past (this clock is behind); publishing once with its default expiry`);
       sentAtLocal = Date.now();
       row = await upsert(null);
     }
