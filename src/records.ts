@@ -66,11 +66,8 @@ export function characters(text: string, stop = Infinity): number {
 /** Why metadata is unusable, or null when it is a plain JSON object within the size limit. */
 export function checkMetadata(metadata: unknown): string | null {
   if (metadata === undefined || metadata === null) return null;
-  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
-    return `metadata must be a plain object, got ${describe(metadata)}`;
-  }
-  const proto = Object.getPrototypeOf(metadata);
-  if (proto !== Object.prototype && proto !== null) return 'metadata must be a plain object';
+  if (!isRecord(metadata)) return `metadata must be a plain object, got ${describe(metadata)}`;
+  if (!isPlainObject(metadata)) return 'metadata must be a plain object';
   for (const key of RESERVED_KEYS) {
     if (Object.hasOwn(metadata, key)) return `metadata.${key} is reserved: presence sets it from the team scope`;
   }
@@ -99,6 +96,18 @@ export function sameJson(a: unknown, b: unknown): boolean {
     if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
+}
+
+/** An object that is not an array (wire data, thrown values, options). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A record made by `{}` or `Object.create(null)`: no Date, Map or class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isRecord(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function describe(value: unknown): string {

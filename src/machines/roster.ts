@@ -17,7 +17,7 @@
  * 10 000-key object costs that much to build: read it lazily), an expiry sweep 0.15–0.45 ms, reset of
  * 10 000 rows 9–42 ms. One map and one timer keep memory 7× and event cost ~35× below the actors.
  */
-import { colorOf, sameJson, type PresenceRecord } from '../records';
+import { colorOf, isRecord, sameJson, type PresenceRecord } from '../records';
 import type { Metadata, PeerDoc } from '../transport/types';
 
 /**
@@ -439,10 +439,6 @@ function isUserId(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
 }
 
-function isMetadata(value: unknown): value is Metadata {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Wire data is untrusted even after the transport: a malformed doc is ignored, never thrown on. */
 function isPeerDoc(doc: unknown): doc is PeerDoc {
   if (typeof doc !== 'object' || doc === null) return false;
@@ -452,14 +448,14 @@ function isPeerDoc(doc: unknown): doc is PeerDoc {
     typeof d.status === 'string' &&
     isTime(d.updatedAt) &&
     (d.expiresAt === null || isTime(d.expiresAt)) &&
-    isMetadata(d.metadata)
+    isRecord(d.metadata)
   );
 }
 
 function isSelfRecord(record: unknown): record is SelfRecord {
   if (typeof record !== 'object' || record === null) return false;
   const r = record as Partial<Record<keyof SelfRecord, unknown>>;
-  return typeof r.status === 'string' && isMetadata(r.metadata) && isTime(r.lastSeen) && (r.expiresAt === null || isTime(r.expiresAt));
+  return typeof r.status === 'string' && isRecord(r.metadata) && isTime(r.lastSeen) && (r.expiresAt === null || isTime(r.expiresAt));
 }
 
 function sameRow(entry: Entry, doc: PeerDoc): boolean {

@@ -33,7 +33,7 @@ import type {
   WatchPeersInput,
 } from './types';
 import { codeOf, messageOf, typeOf } from '../errors';
-import { characters, STATUS_MAX } from '../records';
+import { characters, isPlainObject, isRecord, STATUS_MAX } from '../records';
 
 const LOG_PREFIX = '[Manifest Presence]';
 
@@ -303,16 +303,6 @@ function warning(reason: string): FrameEvent {
 
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (!isRecord(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** The permission list grants `read` to team `teamId` (the whole team or one of its roles). */
