@@ -307,8 +307,16 @@ describe('the demo', () => {
     await grace!.click('text=Busy');
     await within(2000, async () => (await ada!.textContent('[data-test=roster]'))!.includes('busy'));
     expect(await ada!.textContent('.count')).toBe('2 people here');
+    expect(await grace!.textContent('[data-test=seen-as]')).toBe('busy');
     mkdirSync(join(import.meta.dirname, '..', '..', 'docs'), { recursive: true });
     await ada!.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'demo.png') });
+
+    // Signing out the way the demo does (beforeSignOut, then the session): Ada sees Grace go at
+    // once, and Grace's own line reads "nobody" instead of throwing on of(...).status.
+    await grace!.click('[data-test=sign-out]');
+    await within(2000, async () => (await ada!.locator('[data-test=roster] li[data-user]').count()) === 1);
+    await within(2000, async () => !(await grace!.isVisible('[data-test=sign-out]')));
     expect(ada!.problems).toEqual([]);
+    expect(grace!.problems).toEqual([]);
   });
 });
