@@ -11,7 +11,7 @@
  * are registered over once every `alpine:init` listener has run, and when Alpine was already
  * running the facade its magic gave to live components is pointed at ours.
  */
-import { presencePlugin, LOG_PREFIX, type AlpinePluginHost } from './bindings/plugin';
+import { createPlugin, fromManifest, LOG_PREFIX, type AlpinePluginHost } from './bindings/plugin';
 import type { PresenceMagic } from './bindings/alpine';
 import type { AppwriteSdk } from './transport/appwrite';
 import type { ManifestWindow } from './bindings/manifest';
@@ -51,7 +51,7 @@ if (!page.__appwritePresence) {
     const theirs = Alpine.evaluate?.(document.documentElement, function (this: { $presence?: unknown }) {
       return this.$presence;
     });
-    const magic = presencePlugin({ sdk: page.Appwrite, manifest: page })(Alpine);
+    const magic = createPlugin({ sdk: page.Appwrite, manifest: page }, fromManifest(page))(Alpine);
     const { start, stop, set, clear, of, all, beforeSignOut } = magic;
     ours = { start, stop, set, clear, of, all, beforeSignOut };
     const claim = () => {

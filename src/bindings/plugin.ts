@@ -109,6 +109,22 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
   };
 }
 
+/** How the plugin reaches Appwrite, settled on first use: a configured client and the `start()` defaults. */
+export type Connect = (sdk: PageSdk) => Promise<{ client: Client; projectId: string; defaults?: StartOptions }>;
+
+type PresencePlugin = (Alpine: AlpinePluginHost) => PresenceMagic & { controller(): PresenceController | null };
+
+/** Endpoint, project and `start()` defaults from manifest.json: the CDN script's way. */
+export const fromManifest =
+  (manifest: ManifestWindow): Connect =>
+  async (sdk) => {
+    if (!sdk.Client) throw new Error('The Appwrite SDK on this page has no Client class.');
+    const result = await loadConfig(manifest);
+    if (!result.ok) throw new Error(result.error);
+    const { endpoint, projectId, presence } = result.config;
+    return { client: new sdk.Client().setEndpoint(endpoint).setProject(projectId), projectId, defaults: presence };
+  };
+
 /**
  * The Alpine plugin.
  *
@@ -121,11 +137,29 @@ export function deferredController(build: () => Promise<PresenceController>): Pr
  * Alpine.plugin(presence({ client }));
  * Alpine.start();
  */
-export function presencePlugin(options: PluginOptions): (Alpine: AlpinePluginHost) => PresenceMagic & { controller(): PresenceController | null } {
+export function presencePlugin(options: PluginOptions): PresencePlugin {
+  const { client, manifest } = options;
+  return createPlugin(
+    options,
+    client
+      ? async () => ({ client, projectId: (client as { config?: { project?: string } }).config?.project ?? 'default' })
+      : manifest
+        ? fromManifest(manifest)
+        : async () => {
+            throw new Error('Presence needs an Appwrite client or a manifest.json with an "appwrite" block.');
+          },
+  );
+}
+
+/**
+ * The plugin, reaching Appwrite through `connect` (the CDN script passes `fromManifest` itself, so
+ * it carries no code for an app's own client).
+ */
+export function createPlugin(options: Omit<PluginOptions, 'client'>, connect: Connect): PresencePlugin {
   return (Alpine) => {
     // Set synchronously by build(), so no change of the store between build and use is lost.
     let built: PresenceController | null = null;
-    const source = deferredController(() => build(Alpine, options, (controller) => (built = controller)));
+    const source = deferredController(() => build(Alpine, options, connect, (controller) => (built = controller)));
     const magic = bindPresence(Alpine, source);
     const sink: AuthSink = {
       setIdentity: (identity) => built?.setIdentity(identity),
@@ -146,23 +180,15 @@ export function presencePlugin(options: PluginOptions): (Alpine: AlpinePluginHos
 /** Manifest's auth store, when the page has one (it may appear after this plugin). */
 const authStore = (Alpine: AlpinePluginHost) => (Alpine.store?.('auth') ?? undefined) as ManifestAuthStore | undefined;
 
-const build = async (Alpine: AlpinePluginHost, options: PluginOptions, built: (controller: PresenceController) => void): Promise<PresenceController> => {
-  const { client: given, sdk, manifest, team, ...rest } = options;
+const build = async (
+  Alpine: AlpinePluginHost,
+  options: Omit<PluginOptions, 'client'>,
+  connect: Connect,
+  built: (controller: PresenceController) => void,
+): Promise<PresenceController> => {
+  const { sdk, manifest, team, ...rest } = options;
   if (!sdk) throw new Error('The Appwrite SDK is missing: load it before presence (window.Appwrite), or pass { sdk }.');
-  let client: Client;
-  let defaults: StartOptions = {};
-  let projectId = (given as { config?: { project?: string } } | undefined)?.config?.project ?? 'default';
-  if (given) {
-    client = given;
-  } else {
-    if (!sdk.Client) throw new Error('The Appwrite SDK on this page has no Client class.');
-    if (!manifest) throw new Error('Presence needs an Appwrite client or a manifest.json with an "appwrite" block.');
-    const result = await loadConfig(manifest);
-    if (!result.ok) throw new Error(result.error);
-    client = new sdk.Client().setEndpoint(result.config.endpoint).setProject(result.config.projectId);
-    defaults = result.config.presence;
-    projectId = result.config.projectId;
-  }
+  const { client, projectId, defaults } = await connect(sdk);
   const store = () => authStore(Alpine);
   const transport = createAppwriteTransport({ client, sdk });
   const controller = createPresence({
