@@ -38,14 +38,14 @@ const PLACEHOLDER = /\$\{[^}]*\}/;
 /** Read and check the `appwrite` block of a manifest object. */
 export function configFromManifest(manifest: unknown): ConfigResult {
   const appwrite = isObject(manifest) ? manifest.appwrite : undefined;
-  if (!isObject(appwrite)) return { ok: false, error: 'manifest.json has no "appwrite" block; presence needs { "appwrite": { "projectId", "endpoint" } }.' };
+  if (!isObject(appwrite)) return { ok: false, error: 'manifest.json has no "appwrite" block with projectId and endpoint.' };
   for (const key of ['projectId', 'endpoint'] as const) {
     const value = appwrite[key];
     if (typeof value !== 'string' || value.trim() === '' || value === 'null' || value === 'undefined') {
-      return { ok: false, error: `manifest.json appwrite.${key} is missing; presence cannot connect without it.` };
+      return { ok: false, error: `manifest.json appwrite.${key} is missing.` };
     }
     if (PLACEHOLDER.test(value)) {
-      return { ok: false, error: `manifest.json appwrite.${key} is the unresolved placeholder "${value}"; set the variable before loading presence.` };
+      return { ok: false, error: `manifest.json appwrite.${key} is the unresolved placeholder "${value}": set the variable.` };
     }
   }
   // Manifest's loader accepts `presences` (the Appwrite product's name) as well: so do we.
