@@ -12,6 +12,7 @@
 import type { Identity } from '../transport/types';
 import type { StartOptions } from '../presence';
 import { messageOf } from '../errors';
+import { isRecord } from '../records';
 
 export interface AppwriteConfig {
   projectId: string;
@@ -37,8 +38,8 @@ const PLACEHOLDER = /\$\{[^}]*\}/;
 
 /** Read and check the `appwrite` block of a manifest object. */
 export function configFromManifest(manifest: unknown): ConfigResult {
-  const appwrite = isObject(manifest) ? manifest.appwrite : undefined;
-  if (!isObject(appwrite)) return { ok: false, error: 'manifest.json has no "appwrite" block with projectId and endpoint.' };
+  const appwrite = isRecord(manifest) ? manifest.appwrite : undefined;
+  if (!isRecord(appwrite)) return { ok: false, error: 'manifest.json has no "appwrite" block with projectId and endpoint.' };
   for (const key of ['projectId', 'endpoint'] as const) {
     const value = appwrite[key];
     if (typeof value !== 'string' || value.trim() === '' || value === 'null' || value === 'undefined') {
@@ -49,7 +50,7 @@ export function configFromManifest(manifest: unknown): ConfigResult {
     }
   }
   // Manifest's loader accepts `presences` (the Appwrite product's name) as well: so do we.
-  const block = isObject(appwrite.presence) ? appwrite.presence : isObject(appwrite.presences) ? appwrite.presences : {};
+  const block = isRecord(appwrite.presence) ? appwrite.presence : isRecord(appwrite.presences) ? appwrite.presences : {};
   const presence: StartOptions = {};
   if (typeof block.auto === 'boolean') presence.auto = block.auto;
   if (typeof block.status === 'string') presence.status = block.status;
@@ -79,11 +80,11 @@ export function loadConfig(win: ManifestWindow): Promise<ConfigResult> {
 }
 
 async function readManifest(win: ManifestWindow): Promise<unknown> {
-  const known = win.ManifestComponentsRegistry?.manifest ?? (isObject(win.__manifestLoaded) ? win.__manifestLoaded : undefined);
-  if (isObject(known)) return known;
+  const known = win.ManifestComponentsRegistry?.manifest ?? (isRecord(win.__manifestLoaded) ? win.__manifestLoaded : undefined);
+  if (isRecord(known)) return known;
   if (typeof win.ManifestDataConfig?.ensureManifest === 'function') {
     const ensured = await win.ManifestDataConfig.ensureManifest();
-    if (isObject(ensured)) return ensured;
+    if (isRecord(ensured)) return ensured;
   }
   const href = win.document?.querySelector('link[rel="manifest"]')?.getAttribute('href') ?? '/manifest.json';
   if (typeof win.fetch !== 'function') throw new Error('fetch is not available');
@@ -204,8 +205,4 @@ function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
       resolve();
     });
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
