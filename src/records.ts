@@ -4,6 +4,7 @@
  * spoof another's colour or smuggle CSS through it. Checks return a message instead of
  * throwing: bad input becomes `$presence.error` and a `false` return, never an exception.
  */
+import { messageOf } from './errors';
 import type { Metadata } from './transport/types';
 
 /** One person in the roster, exactly the seed's shape. */
@@ -46,7 +47,7 @@ export const METADATA_MAX_BYTES = 64 * 1024;
 
 /** Why a status is unusable, or null when it is fine. */
 export function checkStatus(status: unknown): string | null {
-  if (typeof status !== 'string') return `status must be a string, got ${describe(status)}`;
+  if (typeof status !== 'string') return `status must be a string, got ${kindOf(status)}`;
   if (status.length === 0) return 'status must not be empty';
   const length = characters(status);
   if (length > STATUS_MAX) return `status is ${length} characters; the limit is ${STATUS_MAX}`;
@@ -66,7 +67,7 @@ export function characters(text: string, stop = Infinity): number {
 /** Why metadata is unusable, or null when it is a plain JSON object within the size limit. */
 export function checkMetadata(metadata: unknown): string | null {
   if (metadata === undefined || metadata === null) return null;
-  if (!isRecord(metadata)) return `metadata must be a plain object, got ${describe(metadata)}`;
+  if (!isRecord(metadata)) return `metadata must be a plain object, got ${kindOf(metadata)}`;
   if (!isPlainObject(metadata)) return 'metadata must be a plain object';
   for (const key of RESERVED_KEYS) {
     if (Object.hasOwn(metadata, key)) return `metadata.${key} is reserved: presence sets it from the team scope`;
@@ -75,7 +76,7 @@ export function checkMetadata(metadata: unknown): string | null {
   try {
     json = JSON.stringify(metadata);
   } catch (error) {
-    return `metadata is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`;
+    return `metadata is not JSON-serialisable (${messageOf(error)})`;
   }
   const bytes = new TextEncoder().encode(json).length;
   if (bytes > METADATA_MAX_BYTES) return `metadata is ${bytes} bytes as JSON; the limit is ${METADATA_MAX_BYTES}`;
@@ -110,7 +111,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-function describe(value: unknown): string {
+/** What a value is, for messages: `null`, `an array` or its `typeof`. */
+export function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value;

@@ -33,7 +33,7 @@ import type {
   WatchPeersInput,
 } from './types';
 import { codeOf, messageOf, typeOf } from '../errors';
-import { characters, isPlainObject, isRecord, STATUS_MAX } from '../records';
+import { characters, isPlainObject, isRecord, kindOf, STATUS_MAX } from '../records';
 
 const LOG_PREFIX = '[Manifest Presence]';
 
@@ -322,13 +322,12 @@ function clip(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** A short description of a refused value: scalars shown (long strings by length), objects by kind. */
 function describe(value: unknown): string {
-  if (value === null) return 'null';
   if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return typeof value;
+  return kindOf(value);
 }
 
 /** Appwrite's 400 for an `expiresAt` that is not in the future (by the server's clock). */
