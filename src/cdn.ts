@@ -71,11 +71,8 @@ if (!page.__appwritePresence) {
     return claim;
   };
 
-  /** Alpine has started once any component carries its internal data stack. */
-  const alpineRunning = () =>
-    Boolean(page.Alpine && (document.querySelector('[x-data]') as unknown as { _x_dataStack?: unknown } | null)?._x_dataStack);
-
-  if (page.Alpine && alpineRunning()) {
+  // Alpine has started once any component carries its internal data stack.
+  if (page.Alpine && (document.querySelector('[x-data]') as { _x_dataStack?: unknown } | null)?._x_dataStack) {
     install(page.Alpine);
   } else {
     document.addEventListener('alpine:init', () => {
