@@ -36,12 +36,6 @@ export function colorOf(userId: string | null | undefined): string {
 
 /** Appwrite's `status` column is Text(255), measured in characters (code points), not UTF-16 units. */
 export const STATUS_MAX = 255;
-/**
- * Metadata keys presence writes itself: `team` carries the team scope every reader filters on, so
- * a person's own `team` would make readers drop the row as a spoofed scope. (`name` and `color` are
- * defaults the person may override.)
- */
-export const RESERVED_KEYS = ['team'] as const;
 /** Appwrite stores metadata in a 65 535-char TEXT column; we keep the seed's 64 KB promise. */
 export const METADATA_MAX_BYTES = 64 * 1024;
 
@@ -69,9 +63,10 @@ export function checkMetadata(metadata: unknown): string | null {
   if (metadata === undefined || metadata === null) return null;
   if (!isRecord(metadata)) return `metadata must be a plain object, got ${kindOf(metadata)}`;
   if (!isPlainObject(metadata)) return 'metadata must be a plain object';
-  for (const key of RESERVED_KEYS) {
-    if (Object.hasOwn(metadata, key)) return `metadata.${key} is reserved: presence sets it from the team scope`;
-  }
+  // Presence writes `team` itself: it carries the team scope every reader filters on, so a person's
+  // own `team` would make readers drop the row as a spoofed scope. (`name` and `color` are defaults
+  // the person may override.)
+  if (Object.hasOwn(metadata, 'team')) return 'metadata.team is reserved: presence sets it from the team scope';
   let json: string;
   try {
     json = JSON.stringify(metadata);

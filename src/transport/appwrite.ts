@@ -233,7 +233,6 @@ function metadataProblem(metadata: unknown): string | null {
   }
   // Whatever our own readers refuse (see toPeerDoc) must not be written: every peer would drop
   // the row as malformed and the person would vanish for everyone while their own tab shows them.
-  if (metadata === null || metadata === undefined) return null;
   const read = toMetadata(metadata);
   return typeof read === 'string' ? `metadata cannot be published: ${read}` : null;
 }
