@@ -340,9 +340,9 @@ function refusedExpiry(error: unknown): boolean {
 
 interface Watcher {
   sendBack: (event: TransportEvent) => void;
-  subscription: RealtimeSubscription | undefined;
+  subscription?: RealtimeSubscription;
   /** Pending `transport.connected`, armed when the socket (re)opens. */
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer?: ReturnType<typeof setTimeout>;
   closed: boolean;
 }
 
@@ -552,7 +552,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
    * The first `transport.connected` after start also closes this window for the initial list.
    */
   const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack }) => {
-    const w: Watcher = { sendBack, subscription: undefined, timer: undefined, closed: false };
+    const w: Watcher = { sendBack, closed: false };
     watchers.add(w);
     const channel = sdk.Channel?.presences() ?? 'presences';
     const onFrame = (frame: RealtimeResponseEvent<unknown>) => {
