@@ -16,6 +16,7 @@ import {
   type TabsEvent,
   type Wish,
 } from '../machines/tabs';
+import { isRecord } from '../records';
 import { isVisible, onPageHide, watchVisibility, type DocumentLike, type WindowLike } from './page';
 
 export type { Wish } from '../machines/tabs';
@@ -259,13 +260,10 @@ function newTabId(): string {
   return uuid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function isStampedWish(value: unknown): value is StampedWish {
-  if (!isObject(value) || typeof value.tabId !== 'string' || !Number.isFinite(value.at)) return false;
+  if (!isRecord(value) || typeof value.tabId !== 'string' || !Number.isFinite(value.at)) return false;
   const wish = value.wish;
-  return wish === 'cleared' || (isObject(wish) && typeof wish.status === 'string' && isObject(wish.metadata));
+  return wish === 'cleared' || (isRecord(wish) && typeof wish.status === 'string' && isRecord(wish.metadata));
 }
 
 /**
@@ -273,7 +271,7 @@ function isStampedWish(value: unknown): value is StampedWish {
  * malformed (another version of this library, another script on the same origin).
  */
 export function toMachineEvent(data: unknown, at: number): TabsEvent | null {
-  if (!isObject(data) || typeof data.from !== 'string' || data.from === '') return null;
+  if (!isRecord(data) || typeof data.from !== 'string' || data.from === '') return null;
   const tabId = data.from;
   switch (data.type) {
     case 'hello':
