@@ -130,12 +130,17 @@ export function createPresence(options: PresenceOptions): PresenceController {
 
   const send = (event: SessionEvent) => actor.send(event);
   const answer = (outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number) => firstAnswer(actor, outcome, ms);
-  /** Send a command; false at once when the machine refused it, else the outcome of the write that carries it. */
-  const command = (event: SessionEvent): Promise<boolean> => {
+  /** Send a command: its number when the machine accepted it, null when it refused it (see `error`). */
+  const accept = (event: SessionEvent): number | null => {
     const before = selectSeq(actor.getSnapshot());
     send(event);
     const seq = selectSeq(actor.getSnapshot());
-    return seq === before ? Promise.resolve(false) : answer((snapshot) => commandOutcome(snapshot, seq), COMMAND_TIMEOUT_MS);
+    return seq === before ? null : seq;
+  };
+  /** A command's answer: false at once when refused, else the outcome of the write that carries it. */
+  const command = async (event: SessionEvent): Promise<boolean> => {
+    const seq = accept(event);
+    return seq !== null && answer((snapshot) => commandOutcome(snapshot, seq), COMMAND_TIMEOUT_MS);
   };
 
   return {
@@ -143,9 +148,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
     async start(startOptions) {
       const read = readOptions(startOptions);
       if (typeof read === 'string') return send({ type: 'session.error', message: read }), false;
-      const before = selectSeq(actor.getSnapshot());
-      send({ type: 'session.start', options: read });
-      if (selectSeq(actor.getSnapshot()) === before) return false; // refused: see `error`
+      if (accept({ type: 'session.start', options: read }) === null) return false;
       return answer((s) => (selectReady(s) ? true : s.matches('idle') || s.matches('stopped') ? false : undefined));
     },
     set: async (status, metadata) => command({ type: 'session.set', status, metadata }),

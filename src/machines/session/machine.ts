@@ -66,6 +66,11 @@ const drain = {
   'xstate.done.actor.write': { actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip'] },
   'xstate.error.actor.write': { actions: ['stopWrite', 'failWrite'] },
 } as const;
+/** The writer's write failed: refused because the session is gone is a sign-out, not a choice to retry. */
+const writeFailed = [
+  { guard: 'sessionGone', target: '#session.switching', actions: ['stopWrite', 'failWrite', 'sessionGoneHere', 'hideSelf'] },
+  { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
+] as const;
 const listRoster = {
   id: 'loadRoster',
   src: 'loadRoster',
@@ -235,21 +240,14 @@ export const sessionMachine = implementations.createMachine({
                   target: 'cooling',
                   actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip', 'rewriteOffLifetime', 'showSelf'],
                 },
-                'xstate.error.actor.write': [
-                  // Refused because the session is gone: signed out, not a choice to retry.
-                  { guard: 'sessionGone', target: '#session.switching', actions: ['stopWrite', 'failWrite', 'sessionGoneHere', 'hideSelf'] },
-                  { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
-                ],
+                'xstate.error.actor.write': writeFailed,
               },
             },
             removing: {
               entry: ['beginRemove', 'spawnRemove'],
               on: {
                 'xstate.done.actor.write': { target: 'cooling', actions: ['stopWrite', 'settleWrite'] },
-                'xstate.error.actor.write': [
-                  { guard: 'sessionGone', target: '#session.switching', actions: ['stopWrite', 'failWrite', 'sessionGoneHere', 'hideSelf'] },
-                  { target: 'cooling', actions: ['stopWrite', 'failWrite', 'showSelf'] },
-                ],
+                'xstate.error.actor.write': writeFailed,
               },
             },
             cooling: { after: { writeGap: 'idle' } },
