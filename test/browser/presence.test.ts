@@ -1,44 +1,28 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { Client, Teams } from 'node-appwrite';
 import {
-  PROJECT,
   hasUser,
-  launchChromium,
   open,
   presenceCall,
+  PROJECT,
   rosterOf,
   setVisibility,
   signInAsGuest,
   startSite,
+  useBrowserSite,
   within,
-  type Site,
 } from './support';
 
 const KEY = 'browser-test-key';
-let browser: Browser;
-let site: Site;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  site = await startSite();
-});
-afterEach(async () => {
-  for (const context of browser.contexts()) await context.close();
-  await site.close();
-});
+const world = useBrowserSite();
 
 /** A person: their own browser context, signed in as a guest, tracking on the plain page. */
 async function person(name?: string, page = '/plain.html') {
-  const context = await browser.newContext();
-  const tab = await open(context, site.origin + page);
+  const context = await world.browser.newContext();
+  const tab = await open(context, world.site.origin + page);
   const userId = await signInAsGuest(tab, name);
   expect(await presenceCall<boolean>(tab, '$presence.start()')).toBe(true);
   return { context, tab, userId };
@@ -67,7 +51,7 @@ async function sightings(viewer: Page, userId: string, ms: number): Promise<{ sh
 async function onePersonTwoPages() {
   const observer = await person();
   const ada = await person();
-  const second = await open(ada.context, site.origin + '/plain.html');
+  const second = await open(ada.context, world.site.origin + '/plain.html');
   expect(await presenceCall<boolean>(second, '$presence.start()')).toBe(true);
   await within(1000, () => hasUser(observer.tab, ada.userId));
   return { observer, ada, second };
@@ -99,8 +83,8 @@ describe('$presence in real Chromium', () => {
 
   it('ready turns true only after the roster loaded', async () => {
     const others = await person();
-    const context = await browser.newContext();
-    const tab = await open(context, site.origin + '/plain.html');
+    const context = await world.browser.newContext();
+    const tab = await open(context, world.site.origin + '/plain.html');
     await signInAsGuest(tab);
     const seenAtReady = await tab.evaluate(() => {
       const $presence = (window as any).Alpine.$data(document.querySelector('[x-data]')).$presence;
@@ -210,8 +194,8 @@ describe('$presence in real Chromium', () => {
   });
 
   it('without a session, start() leaves ready false and says sign-in is needed', async () => {
-    const context = await browser.newContext();
-    const tab = await open(context, site.origin + '/plain.html');
+    const context = await world.browser.newContext();
+    const tab = await open(context, world.site.origin + '/plain.html');
     expect(await presenceCall(tab, '$presence.start()')).toBe(false);
     expect(await presenceCall(tab, '$presence.ready')).toBe(false);
     expect(await presenceCall<string>(tab, '$presence.error')).toMatch(/Sign in first/);
@@ -220,8 +204,8 @@ describe('$presence in real Chromium', () => {
   });
 
   it('the plugin injected after Alpine started still provides $presence', async () => {
-    const context = await browser.newContext();
-    const tab = await open(context, site.origin + '/late.html');
+    const context = await world.browser.newContext();
+    const tab = await open(context, world.site.origin + '/late.html');
     await within(2000, async () => (await tab.textContent('#alpine')) === '1');
     const userId = await signInAsGuest(tab);
     await tab.addScriptTag({ url: '/vendor/manifest.appwrite.presences.js' });
@@ -256,8 +240,8 @@ describe('$presence in real Chromium', () => {
 
 describe('Manifest auth integration (stand-in of the auth store surface)', () => {
   async function manifestPerson(name?: string) {
-    const context = await browser.newContext();
-    const tab = await open(context, site.origin + '/manifest-auth.html');
+    const context = await world.browser.newContext();
+    const tab = await open(context, world.site.origin + '/manifest-auth.html');
     await within(2000, () => tab.evaluate(() => Boolean((window as any).Alpine?.store('auth'))));
     const userId = await tab.evaluate((name) => (window as any).Alpine.store('auth').guest(name), name);
     expect(await presenceCall<boolean>(tab, '$presence.start()')).toBe(true);
@@ -273,15 +257,15 @@ describe('Manifest auth integration (stand-in of the auth store surface)', () =>
   });
 
   it('a team switch re-scopes the roster', async () => {
-    await site.close();
-    site = await startSite({ apiKey: KEY });
+    await world.site.close();
+    world.site = await startSite({ apiKey: KEY });
     const ada = await manifestPerson('Ada');
     const bob = await manifestPerson('Bob');
     const carol = await manifestPerson('Carol');
     await within(1000, () => hasUser(ada.tab, carol.userId));
 
     const teamId = await ada.tab.evaluate(() => (window as any).Alpine.store('auth').createTeam('Crew'));
-    const admin = new Teams(new Client().setEndpoint(site.emulator.url).setProject(PROJECT).setKey(KEY));
+    const admin = new Teams(new Client().setEndpoint(world.site.emulator.url).setProject(PROJECT).setKey(KEY));
     await admin.createMembership({ teamId, roles: [], userId: bob.userId });
 
     await ada.tab.evaluate((id) => (window as any).Alpine.store('auth').switchTeam(id), teamId);
@@ -297,8 +281,8 @@ describe('Manifest auth integration (stand-in of the auth store surface)', () =>
 
 describe('the demo', () => {
   it('shows two people with coloured dots (screenshot for the README)', async () => {
-    const contexts = [await browser.newContext({ viewport: { width: 720, height: 640 } }), await browser.newContext({ viewport: { width: 720, height: 640 } })];
-    const [ada, grace] = await Promise.all(contexts.map((c) => open(c, site.origin + '/')));
+    const contexts = [await world.browser.newContext({ viewport: { width: 720, height: 640 } }), await world.browser.newContext({ viewport: { width: 720, height: 640 } })];
+    const [ada, grace] = await Promise.all(contexts.map((c) => open(c, world.site.origin + '/')));
     await ada!.fill('input[name=name]', 'Ada');
     await ada!.click('[data-test=join]');
     await grace!.fill('input[name=name]', 'Grace');

@@ -8,9 +8,9 @@
  * `presence` block would give).
  */
 import { createServer } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hasUser, launchChromium, open, presenceCall, signInAsGuest, startSite, within, type Site } from './support';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { hasUser, open, presenceCall, signInAsGuest, useBrowserSite, within } from './support';
 
 const HEARTBEAT_MS = 2000;
 /** One heartbeat plus a generous margin for the list round trip and two shared cores. */
@@ -19,22 +19,7 @@ const ONE_HEARTBEAT = HEARTBEAT_MS + 2000;
 const RECONNECT_MS = 9000;
 const UNAVAILABLE = `Live updates unavailable; refreshing every ${Math.round(HEARTBEAT_MS / 1000)} s.`;
 
-let browser: Browser;
-let site: Site;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  site = await startSite();
-});
-afterEach(async () => {
-  for (const context of browser.contexts()) await context.close();
-  await site.close();
-});
+const world = useBrowserSite();
 
 interface Person {
   context: BrowserContext;
@@ -44,8 +29,8 @@ interface Person {
 
 /** A guest on the plain page, signed in, not started yet. */
 async function guestPage(context?: BrowserContext): Promise<Person> {
-  const ctx = context ?? (await browser.newContext());
-  const tab = await open(ctx, site.origin + '/plain.html');
+  const ctx = context ?? (await world.browser.newContext());
+  const tab = await open(ctx, world.site.origin + '/plain.html');
   const userId = await signInAsGuest(tab);
   return { context: ctx, tab, userId };
 }
@@ -122,8 +107,8 @@ const realtimeOpens = (page: Page) => page.evaluate(() => (window as any).__real
 
 describe('realtime unreachable in real Chromium', () => {
   it('the emulator refuses every WebSocket (a blocking proxy): polling shows joins and leaves, the error says so, live again once allowed', async () => {
-    site.emulator.blockRealtime(true);
-    const watched = await browser.newContext();
+    world.site.emulator.blockRealtime(true);
+    const watched = await world.browser.newContext();
     await watchRealtime(watched, { unreachable: false });
     const ada = await guestPage(watched);
     const bob = await guestPage();
@@ -133,7 +118,7 @@ describe('realtime unreachable in real Chromium', () => {
     expect(await start(ada)).toBe(true);
     expect(await errorOf(ada)).toBe(UNAVAILABLE);
     expect(await shown(ada)).toBe(UNAVAILABLE);
-    expect(site.emulator.connections()).toBe(0);
+    expect(world.site.emulator.connections()).toBe(0);
 
     await joinSeen(ada, bob, ONE_HEARTBEAT);
     await joinSeen(ada, carol, ONE_HEARTBEAT);
@@ -141,7 +126,7 @@ describe('realtime unreachable in real Chromium', () => {
     await leaveSeen(ada, carol, ONE_HEARTBEAT);
     expect(await errorOf(ada)).toBe(UNAVAILABLE);
 
-    site.emulator.blockRealtime(false);
+    world.site.emulator.blockRealtime(false);
     await goesLive(ada, dan);
     expect(ada.tab.problems).toEqual([]);
   });
@@ -149,7 +134,7 @@ describe('realtime unreachable in real Chromium', () => {
   it('one page cannot reach the realtime URL while everyone else is live: same fallback, live when its socket connects', async () => {
     const observer = await guestPage();
     expect(await start(observer)).toBe(true);
-    const cut = await browser.newContext();
+    const cut = await world.browser.newContext();
     await watchRealtime(cut, { unreachable: true });
     const ada = await guestPage(cut);
     const bob = await guestPage();

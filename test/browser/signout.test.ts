@@ -11,22 +11,19 @@
  * The writer is the tab holding the Web Lock `appwrite-presence:<projectId>:<userId>`.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import type { Browser } from 'playwright-core';
 import { Client, Teams } from 'node-appwrite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  PROJECT,
   hasUser,
   holdsLock,
-  launchChromium,
   open,
   presenceCall,
-  signInAsGuest,
+  PROJECT,
   sightings,
-  startSite,
+  signInAsGuest,
+  useBrowserSite,
   within,
   writerLock,
-  type Site,
 } from './support';
 
 const KEY = 'signout-test-key';
@@ -35,22 +32,7 @@ const GONE_MS = 2000;
 /** … and stay gone for this long. */
 const AWAY_MS = 5000;
 
-let browser: Browser;
-let site: Site;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  site = await startSite({ apiKey: KEY });
-});
-afterEach(async () => {
-  for (const context of browser.contexts()) await context.close();
-  await site.close();
-});
+const world = useBrowserSite({ apiKey: KEY });
 
 type Variant = 'plain' | 'manifest';
 const PAGE: Record<Variant, string> = { plain: '/plain.html', manifest: '/manifest-tabs.html' };
@@ -65,8 +47,8 @@ interface Person {
 
 /** An observer on the plain page, tracking (and scoped to `teamId` when given). */
 async function observer(teamId?: string): Promise<Page> {
-  const context = await browser.newContext();
-  const tab = await open(context, site.origin + '/plain.html');
+  const context = await world.browser.newContext();
+  const tab = await open(context, world.site.origin + '/plain.html');
   await signInAsGuest(tab);
   expect(await presenceCall<boolean>(tab, '$presence.start()')).toBe(true);
   if (teamId) await presenceCall(tab, `$presence.controller().setTeam(${JSON.stringify(teamId)})`);
@@ -83,8 +65,8 @@ async function authReady(tab: Page) {
  * someone with an email account, signed in in the first tab; the second tab opens signed in.
  */
 async function personInTwoTabs(variant: Variant, watcher: Page, options: { account?: boolean; query?: string } = {}): Promise<Person> {
-  const context = await browser.newContext();
-  const url = site.origin + PAGE[variant] + (options.query ?? '');
+  const context = await world.browser.newContext();
+  const url = world.site.origin + PAGE[variant] + (options.query ?? '');
   const first = await open(context, url);
   let userId: string;
   if (variant === 'plain') {
@@ -197,8 +179,8 @@ describe.each(['plain', 'manifest'] as const)('one person in two tabs, an observ
 
   it('sign-out in a tab that never started presence: that tab still ends the row', async () => {
     const watcher = await observer();
-    const context = await browser.newContext();
-    const url = site.origin + PAGE[variant];
+    const context = await world.browser.newContext();
+    const url = world.site.origin + PAGE[variant];
     const tracking = await open(context, url);
     let userId: string;
     if (variant === 'plain') userId = await signInAsGuest(tracking);
@@ -249,7 +231,7 @@ describe.each(['plain', 'manifest'] as const)('one person in two tabs, an observ
   });
 
   it('a team switch with a PUT still in flight: the old team never sees the old row again after 2 s', async () => {
-    const admin = new Teams(new Client().setEndpoint(site.emulator.url).setProject(PROJECT).setKey(KEY));
+    const admin = new Teams(new Client().setEndpoint(world.site.emulator.url).setProject(PROJECT).setKey(KEY));
     // The person, in team A with the observer.
     const bootstrap = await observer();
     const person = await personInTwoTabs(variant, bootstrap);

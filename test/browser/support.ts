@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -36,6 +37,29 @@ export async function startSite(options: { expiryEvents?: boolean; apiKey?: stri
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test file's world: one Chromium for the file, a fresh site (emulator + pages) for each test, and
+ * every browser context and the site closed after it. `world.site` may be replaced inside a test
+ * (a site with other options); the one in place at the end is closed.
+ */
+export function useBrowserSite(options: Parameters<typeof startSite>[0] = {}): { browser: Browser; site: Site } {
+  const world = {} as { browser: Browser; site: Site };
+  beforeAll(async () => {
+    world.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await world.browser?.close();
+  });
+  beforeEach(async () => {
+    world.site = await startSite(options);
+  });
+  afterEach(async () => {
+    for (const context of world.browser.contexts()) await context.close();
+    await world.site.close();
+  });
+  return world;
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -7,31 +7,16 @@
  * when the page closes. The built-in plugin is a stand-in with its observable surface
  * (fixtures/builtin-presences.js); fixtures/builtin.html injects the scripts as Manifest's loader does.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hasUser, launchChromium, open, presenceCall, setVisibility, signInAsGuest, startSite, within, type Site } from './support';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { hasUser, open, presenceCall, setVisibility, signInAsGuest, useBrowserSite, within } from './support';
 
-let browser: Browser;
-let site: Site;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  site = await startSite();
-});
-afterEach(async () => {
-  for (const context of browser.contexts()) await context.close();
-  await site.close();
-});
+const world = useBrowserSite();
 
 /** Someone else, on the plain page, who sees everyone. */
 async function observer() {
-  const context = await browser.newContext();
-  const tab = await open(context, site.origin + '/plain.html');
+  const context = await world.browser.newContext();
+  const tab = await open(context, world.site.origin + '/plain.html');
   await signInAsGuest(tab);
   expect(await presenceCall<boolean>(tab, '$presence.start()')).toBe(true);
   return tab;
@@ -39,7 +24,7 @@ async function observer() {
 
 /** The page with both plugins, Alpine running, signed in as a guest; its console and presence requests recorded. */
 async function pageWithBoth(order: 'before' | 'after' | 'late') {
-  const context = await browser.newContext();
+  const context = await world.browser.newContext();
   const tab = (await context.newPage()) as Page & { problems: string[] };
   tab.problems = [];
   const messages: string[] = [];
@@ -49,7 +34,7 @@ async function pageWithBoth(order: 'before' | 'after' | 'late') {
   tab.on('request', (request) => {
     if (request.url().includes('/v1/presences') && (request.postData() ?? '').includes('built-in')) builtinRequests.push(`${request.method()} ${request.url()}`);
   });
-  await tab.goto(`${site.origin}/builtin.html?order=${order}`);
+  await tab.goto(`${world.site.origin}/builtin.html?order=${order}`);
   await within(3000, () => tab.evaluate(() => Boolean((document.querySelector('[x-data]') as any)?._x_dataStack)));
   const userId = await signInAsGuest(tab);
   if (order === 'late') {
@@ -94,11 +79,11 @@ describe.each(['before', 'after', 'late'] as const)("ours beside Manifest's buil
 
 describe('our script alone or twice', () => {
   it('says nothing about a built-in plugin that is not there, and a second copy changes nothing', async () => {
-    const context = await browser.newContext();
+    const context = await world.browser.newContext();
     const tab = await context.newPage();
     const messages: string[] = [];
     tab.on('console', (message) => messages.push(message.text()));
-    await tab.goto(site.origin + '/plain.html');
+    await tab.goto(world.site.origin + '/plain.html');
     await within(3000, () => tab.evaluate(() => typeof (window as any).ManifestPresence?.start === 'function'));
     const first = await tab.evaluate(() => (window as any).ManifestPresence);
     await tab.addScriptTag({ url: '/vendor/manifest.appwrite.presences.js' });
