@@ -11,6 +11,7 @@ import {
   rosterOf,
   setVisibility,
   signInAsGuest,
+  sightings,
   startSite,
   useBrowserSite,
   within,
@@ -32,17 +33,6 @@ async function person(name?: string, page = '/plain.html') {
  * Gone for good: a leaving page hears its own row's delete event while it still runs, and once
  * answered it by re-creating the row — a ghost until expiry.
  */
-/** When (ms from now, polled every 50 ms for `ms`) `viewer` did or did not list `userId`. */
-async function sightings(viewer: Page, userId: string, ms: number): Promise<{ shown: number[]; absent: number[] }> {
-  const shown: number[] = [];
-  const absent: number[] = [];
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    ((await hasUser(viewer, userId)) ? shown : absent).push(Date.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { shown, absent };
-}
 
 /**
  * An observer, and Ada in two pages of one browser, both tracking: `ada.tab` opened first, so it

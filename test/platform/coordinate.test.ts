@@ -11,19 +11,8 @@ import { assertEvent, createActor, sendTo, setup } from 'xstate';
 import type { SessionEvent, TabsCommand, TabsInput } from '../../src/machines/session';
 import { coordinateTabs, createTabCoordinator, type TabCoordinator, type TabEvent } from '../../src/platform/tabs';
 import { MemoryLockManager } from '../support/locks';
+import { settle, until } from '../support/wait';
 
-/** Yield to the event loop (channel delivery, lock grants) until `check` holds. */
-async function until(check: () => boolean, what: string) {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never happened: ${what}`);
-}
-/** Let every message in flight arrive. */
-const settle = async () => {
-  for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-};
 
 let keys = 0;
 let key: string;

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTabCoordinator, toMachineEvent, type LockManagerLike, type TabCoordinator, type TabEvent } from '../../src/platform/tabs';
 import { onPageHide, watchVisibility } from '../../src/platform/page';
 import { tabsMachine } from '../../src/machines/tabs';
+import { settle, until } from '../support/wait';
 
 // Tabs of one browser in one process: Node 20's real BroadcastChannel between instances, an
 // in-memory LockManager with Web Locks semantics, tiny EventTarget fakes for document/window.
@@ -109,18 +110,6 @@ class FakeDocument extends EventTarget {
 
 const pagehide = (persisted = false) => Object.assign(new Event('pagehide'), { persisted });
 
-/** Yield to the event loop (channel delivery) until `check` holds. */
-async function until(check: () => boolean, what: string) {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never happened: ${what}`);
-}
-/** Let every message in flight arrive. */
-const settle = async () => {
-  for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-};
 
 let locks: FakeLocks;
 let key: string;

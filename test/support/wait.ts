@@ -45,3 +45,17 @@ export function untilChange(controller: PresenceController, probe: () => boolean
     check();
   });
 }
+
+/** Yield to the event loop (channel delivery, lock grants) until `check` holds; throws after 500 turns. */
+export async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** Let every message in flight (BroadcastChannel, lock grants) arrive: 30 turns of the event loop. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+}
