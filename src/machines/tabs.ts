@@ -9,7 +9,7 @@
  * is reported quiet only once every tab known then or holding a tab lock in the snapshot asked for
  * with it has answered or left — a tab that has just joined may not have met the others yet.
  */
-import { assertEvent, assign, enqueueActions, type SnapshotFrom } from 'xstate';
+import { assign, emit, enqueueActions, type SnapshotFrom } from 'xstate';
 import type { Wish } from './session/types';
 import { setup } from './setup';
 
@@ -110,6 +110,13 @@ const unverified = (context: TabsContext, { tabIds, askedAt }: { tabIds: string[
 /** The sign-out in progress without these tabs to wait for (they answered or left). */
 const without = (signout: TabsContext['signout'], tabIds: string[]) =>
   signout && { ...signout, awaiting: signout.awaiting.filter((id) => !tabIds.includes(id)) };
+/** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
+type Of<T extends TabsEvent['type']> = Extract<TabsEvent, { type: T }>;
+/** A message of this type from this tab, to post on the channel (hello and state say its visibility). */
+const message = (context: TabsContext, type: 'hello' | 'state' | 'bye' | 'rollcall' | 'quiet') => ({
+  type: 'broadcast' as const,
+  message: type === 'hello' || type === 'state' ? { type, from: context.tabId, visible: context.visible } : { type, from: context.tabId },
+});
 const isNewer = (a: StampedWish, b: StampedWish | null) =>
   !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
 
@@ -140,26 +147,20 @@ export const tabsMachine = setup({
     peersGone: ({ context, event }) => event.type === 'members.verified' && unverified(context, event).length > 0,
   },
   actions: {
-    setVisible: assign({
-      visible: ({ event }) => {
-        assertEvent(event, 'tab.visibility');
-        return event.visible;
-      },
-    }),
+    setVisible: assign({ visible: ({ event }) => (event as Of<'tab.visibility'>).visible }),
     upsertPeer: assign({
       peers: ({ context, event }) => {
-        assertEvent(event, ['peer.hello', 'peer.state']);
-        return { ...context.peers, [event.tabId]: { visible: event.visible, lastHeard: event.at } };
+        const { tabId, visible, at } = event as Of<'peer.hello' | 'peer.state'>;
+        return { ...context.peers, [tabId]: { visible, lastHeard: at } };
       },
     }),
     removePeer: assign(({ context, event }) => {
-      assertEvent(event, 'peer.bye');
-      const { [event.tabId]: _gone, ...peers } = context.peers;
-      return { peers, signout: without(context.signout, [event.tabId]) };
+      const { tabId } = event as Of<'peer.bye'>;
+      const { [tabId]: _gone, ...peers } = context.peers;
+      return { peers, signout: without(context.signout, [tabId]) };
     }),
     dropUnverified: assign(({ context, event }) => {
-      assertEvent(event, 'members.verified');
-      const gone = unverified(context, event);
+      const gone = unverified(context, event as Of<'members.verified'>);
       const peers = Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
       return { peers, signout: without(context.signout, gone) };
     }),
@@ -170,17 +171,16 @@ export const tabsMachine = setup({
       enqueue.emit({ type: 'verify' });
     }),
     heardQuiet: assign(({ context, event }) => {
-      assertEvent(event, 'peer.quiet');
-      const signout = without(context.signout, [event.tabId]);
-      if (!signout || signout.answered.includes(event.tabId)) return { signout };
-      return { signout: { ...signout, answered: [...signout.answered, event.tabId] } };
+      const { tabId } = event as Of<'peer.quiet'>;
+      const signout = without(context.signout, [tabId]);
+      if (!signout || signout.answered.includes(tabId)) return { signout };
+      return { signout: { ...signout, answered: [...signout.answered, tabId] } };
     }),
     /** Tabs alive by the lock snapshot must answer too, even those this tab has not met yet. */
     noteMembers: assign(({ context, event }) => {
-      assertEvent(event, 'members.verified');
       const { signout } = context;
       if (!signout) return {};
-      const more = event.tabIds.filter((id) => id !== context.tabId && !signout.answered.includes(id) && !signout.awaiting.includes(id));
+      const more = (event as Of<'members.verified'>).tabIds.filter((id) => id !== context.tabId && !signout.answered.includes(id) && !signout.awaiting.includes(id));
       return { signout: { ...signout, awaiting: [...signout.awaiting, ...more], verified: true } };
     }),
     /** Everyone asked has answered: report it once. */
@@ -189,39 +189,28 @@ export const tabsMachine = setup({
       enqueue.assign({ signout: null });
       enqueue.emit({ type: 'quiet' });
     }),
-    relaySignout: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'signout' })),
-    sayQuiet: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'broadcast', message: { type: 'quiet', from: context.tabId } }),
-    ),
+    relaySignout: emit({ type: 'signout' }),
+    sayQuiet: emit(({ context }) => message(context, 'quiet')),
     keepLocalWish: assign({
       wish: ({ context, event }) => {
-        assertEvent(event, 'wish.local');
+        const { wish, at } = event as Of<'wish.local'>;
         // Never stamp below the wish being replaced, or peers would keep the older one.
-        const at = context.wish && event.at <= context.wish.at ? context.wish.at + 1 : event.at;
-        return { wish: event.wish, at, tabId: context.tabId };
+        return { wish, at: context.wish && at <= context.wish.at ? context.wish.at + 1 : at, tabId: context.tabId };
       },
     }),
     adoptPeerWish: enqueueActions(({ event, enqueue }) => {
-      assertEvent(event, 'peer.wish');
-      enqueue.assign({ wish: event.wish });
-      enqueue.emit({ type: 'wish', wish: event.wish.wish });
+      const { wish } = event as Of<'peer.wish'>;
+      enqueue.assign({ wish });
+      enqueue.emit({ type: 'wish', wish: wish.wish });
     }),
-    sayHello: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'broadcast', message: { type: 'hello', from: context.tabId, visible: context.visible } }),
-    ),
-    sayState: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'broadcast', message: { type: 'state', from: context.tabId, visible: context.visible } }),
-    ),
+    sayHello: emit(({ context }) => message(context, 'hello')),
+    sayState: emit(({ context }) => message(context, 'state')),
     sayWish: enqueueActions(({ context, enqueue }) => {
       if (context.wish) enqueue.emit({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish } });
     }),
-    sayBye: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'broadcast', message: { type: 'bye', from: context.tabId } }),
-    ),
+    sayBye: emit(({ context }) => message(context, 'bye')),
     /** A new leader asks every tab to say its state again. */
-    rollcall: enqueueActions(({ context, enqueue }) =>
-      enqueue.emit({ type: 'broadcast', message: { type: 'rollcall', from: context.tabId } }),
-    ),
+    rollcall: emit(({ context }) => message(context, 'rollcall')),
     /** Ask the adapter for a lock snapshot, when there is anyone to check. */
     verifyPeers: enqueueActions(({ context, enqueue }) => {
       if (othersPresent(context)) enqueue.emit({ type: 'verify' });

@@ -4,7 +4,7 @@
  * `provide()`), named delays, guards and actions. Guards and actions only read and write the
  * context; every rule about WHEN they apply lives in the machine config.
  */
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
 import type {
   Identity,
@@ -85,6 +85,9 @@ function publishInput(context: SessionContext): PublishInput {
     userId: context.identity?.userId ?? '',
   };
 }
+
+/** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
+type Of<T extends (SessionEvent | EffectEvent)['type']> = Extract<SessionEvent | EffectEvent, { type: T }>;
 
 export const rowInput = ({ context }: { context: SessionContext }): RemoveInput => ({ presenceId: context.presenceId ?? '' });
 
@@ -193,8 +196,8 @@ export const implementations = setup({
     requestRestart: assign({ restart: true }),
     clearRestart: assign({ restart: false }),
     acceptSet: assign(({ context, event }) => {
-      assertEvent(event, 'session.set');
-      return accepted(context, { status: event.status, metadata: event.metadata ?? {} });
+      const { status, metadata } = event as Of<'session.set'>;
+      return accepted(context, { status, metadata: metadata ?? {} });
     }),
     acceptClear: assign(({ context }) => accepted(context, null)),
     /** Tell the person's other tabs what they chose here, now or as soon as the coordinator runs. */
@@ -216,8 +219,8 @@ export const implementations = setup({
       else enqueue.assign({ hidden, due: context.due || hidden !== context.hidden });
     }),
     noteRole: assign(({ context, event }) => {
-      assertEvent(event, 'tabs.role');
-      return { leader: event.leader, othersPresent: event.othersPresent, due: context.due || (event.leader && !context.leader) };
+      const { leader, othersPresent } = event as Of<'tabs.role'>;
+      return { leader, othersPresent, due: context.due || (leader && !context.leader) };
     }),
     /** Join the identity's tabs: a new identity gets a new coordinator, started here, because the machine says so. */
     startTabs: enqueueActions(({ context, enqueue }) => {
@@ -246,33 +249,18 @@ export const implementations = setup({
       if (context.leaving === 'there' && context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'quiet' } satisfies TabsCommand);
     }),
     noteTeam: assign(({ context, event }) => {
-      assertEvent(event, 'team.changed');
-      return { teamId: event.teamId, due: context.due || event.teamId !== context.teamId };
+      const { teamId } = event as Of<'team.changed'>;
+      return { teamId, due: context.due || teamId !== context.teamId };
     }),
     rescope: assign(({ context, event }) => {
       const teamId = event.type === 'team.changed' ? event.teamId : (startOptions(context, event).teamId ?? null);
       return { teamId, loaded: false, due: true };
     }),
-    leaveTeam: assign(({ event }) => {
-      assertEvent(event, 'team.changed');
-      return { teamId: event.teamId, loaded: false, due: true, leaving: 'team' as const };
-    }),
-    adoptIdentity: assign(({ event }) => {
-      assertEvent(event, 'xstate.done.actor.identify');
-      return { identity: event.output };
-    }),
-    takeIdentity: assign(({ event }) => {
-      assertEvent(event, 'identity.changed');
-      return { identity: event.identity };
-    }),
-    renameSelf: assign(({ event }) => {
-      assertEvent(event, 'identity.changed');
-      return { identity: event.identity, due: true };
-    }),
-    leaveIdentity: assign(({ event }) => {
-      assertEvent(event, 'identity.changed');
-      return { identity: event.identity, wanted: true, leaving: 'here' as const };
-    }),
+    leaveTeam: assign(({ event }) => ({ teamId: (event as Of<'team.changed'>).teamId, loaded: false, due: true, leaving: 'team' as const })),
+    adoptIdentity: assign(({ event }) => ({ identity: (event as Of<'xstate.done.actor.identify'>).output })),
+    takeIdentity: assign(({ event }) => ({ identity: (event as Of<'identity.changed'>).identity })),
+    renameSelf: assign(({ event }) => ({ identity: (event as Of<'identity.changed'>).identity, due: true })),
+    leaveIdentity: assign(({ event }) => ({ identity: (event as Of<'identity.changed'>).identity, wanted: true, leaving: 'here' as const })),
     signOutHere: assign({ identity: null, wanted: true, leaving: 'here' as const }),
     sessionGoneHere: assign({ identity: null, wanted: true, leaving: 'here' as const, error: SIGN_IN_NEEDED }),
     yieldToSignOut: assign({ identity: null, wanted: true, leaving: 'there' as const }),
@@ -304,7 +292,7 @@ export const implementations = setup({
     spawnPublish: spawnChild('publish', { id: 'write', input: ({ context }) => publishInput(context) }),
     spawnRemove: spawnChild('remove', { id: 'write', input: rowInput }),
     settleWrite: assign(({ context, event }) => {
-      assertEvent(event, 'xstate.done.actor.write');
+      const { output } = event as Of<'xstate.done.actor.write'>;
       const w = context.inflight;
       if (w === null) return {};
       const done = {
@@ -315,8 +303,8 @@ export const implementations = setup({
         failures: 0,
         error: context.lastWriteFailed ? null : context.error,
       };
-      if (w.kind === 'remove' || event.output === undefined) return { ...done, hasRow: false, rowVersion: null };
-      return { ...done, presenceId: event.output.doc.id, hasRow: true, rowVersion: event.output.doc.updatedAt };
+      if (w.kind === 'remove' || output === undefined) return { ...done, hasRow: false, rowVersion: null };
+      return { ...done, presenceId: output.doc.id, hasRow: true, rowVersion: output.doc.updatedAt };
     }),
     sampleRoundTrip: ({ context, event }) => {
       if (event.type !== 'xstate.done.actor.write' || event.output === undefined) return;
@@ -332,11 +320,11 @@ export const implementations = setup({
       return lifetimeIsOff(event.output, ttlOf(context)) ? { due: true } : {};
     }),
     failWrite: assign(({ context, event }) => {
-      assertEvent(event, 'xstate.error.actor.write');
+      const { error } = event as Of<'xstate.error.actor.write'>;
       const w = context.inflight;
       if (w === null) return {};
       // A refusal (4xx) would be refused again; anything else is kept and written again soon.
-      const transient = isTransient(event.error);
+      const transient = isTransient(error);
       const revert = revertsTo(context, transient);
       const failures = transient ? context.failures + 1 : 0;
       const retry = transient ? tryingAgain({ ...context, failures }, 'kept; ') : '';
@@ -346,7 +334,7 @@ export const implementations = setup({
         lastWriteFailed: true,
         failures,
         ...(transient ? { due: true } : {}),
-        error: `Could not ${w.kind} your status: ${messageOf(event.error)}${retry}`,
+        error: `Could not ${w.kind} your status: ${messageOf(error)}${retry}`,
         ...(revert === undefined ? {} : { desired: revert }),
       };
     }),
@@ -361,14 +349,8 @@ export const implementations = setup({
       sampleEventTime(context, event);
       applyPeer(context, event);
     },
-    resetRoster: ({ context, event }) => {
-      assertEvent(event, 'xstate.done.actor.loadRoster');
-      resetRoster(context, event.output);
-    },
-    rosterLoaded: assign(({ context, event }) => {
-      assertEvent(event, 'xstate.done.actor.loadRoster');
-      return { loaded: true, buffer: [], ...ownListed(context, event.output) };
-    }),
+    resetRoster: ({ context, event }) => resetRoster(context, (event as Of<'xstate.done.actor.loadRoster'>).output),
+    rosterLoaded: assign(({ context, event }) => ({ loaded: true, buffer: [], ...ownListed(context, (event as Of<'xstate.done.actor.loadRoster'>).output) })),
     listFailed: assign(({ event }) => ({ error: `Could not load who is here: ${messageOf(errorOf(event))}` })),
     linkUp: assign(({ context }) => ({ linkUp: true, error: isLiveUpdatesUnavailable(context.error) ? null : context.error })),
     linkDown: assign({ linkUp: false }),
