@@ -9,7 +9,7 @@
  * is reported quiet only once every tab known then or holding a tab lock in the snapshot asked for
  * with it has answered or left — a tab that has just joined may not have met the others yet.
  */
-import { assign, emit, enqueueActions, type SnapshotFrom } from 'xstate';
+import { assign, emit, type SnapshotFrom } from 'xstate';
 import type { Wish } from './session/types';
 import { setup } from './setup';
 
@@ -120,8 +120,17 @@ const message = (context: TabsContext, type: 'hello' | 'state' | 'bye' | 'rollca
 const isNewer = (a: StampedWish, b: StampedWish | null) =>
   !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
 
-/** Taking the lead: announce it, ask everyone to report, check who is really there. */
-const lead = [{ type: 'takeRole', params: { leader: true } }, 'rollcall', 'verifyPeers'] as const;
+/** Take this role and announce it. */
+const takeRole = (leader: boolean) => [{ type: 'takeRole', params: { leader } }, 'tellRole'] as const;
+/** Taking the lead: announce it, ask everyone to report, and check who is really there (when anyone else is). */
+const lead = [
+  { guard: 'othersPresent', target: 'leader', actions: [...takeRole(true), 'rollcall', 'verify'] },
+  { target: 'leader', actions: [...takeRole(true), 'rollcall'] },
+] as const;
+/** The periodic check against the locks, when there is anyone to check; re-entering restarts its timer. */
+const recheck = (target: 'leader' | 'follower') => ({
+  verifyEvery: [{ guard: 'othersPresent', target, reenter: true, actions: 'verify' }, { target, reenter: true }],
+} as const);
 
 export const tabsMachine = setup({
   types: {
@@ -145,6 +154,14 @@ export const tabsMachine = setup({
     visibilityChanged: ({ context, event }) => event.type === 'tab.visibility' && event.visible !== context.visible,
     newerWish: ({ context, event }) => event.type === 'peer.wish' && isNewer(event.wish, context.wish),
     peersGone: ({ context, event }) => event.type === 'members.verified' && unverified(context, event).length > 0,
+    othersPresent: ({ context }) => othersPresent(context),
+    /** A tab said hello, and there is a wish to tell it. */
+    helloToAnswer: ({ context, event }) => 'tabId' in event && event.tabId !== context.tabId && context.wish !== null,
+    /** The role announced no longer says whether others are present. */
+    othersChanged: ({ context }) => context.told !== null && context.told.othersPresent !== othersPresent(context),
+    anyVisibleChanged: ({ context }) => anyVisible(context) !== context.anyVisible,
+    /** Everyone asked (and every tab the locks showed) has answered this tab's sign-out. */
+    allQuiet: ({ context }) => context.signout !== null && context.signout.verified && context.signout.awaiting.length === 0,
   },
   actions: {
     setVisible: assign({ visible: ({ event }) => (event as Of<'tab.visibility'>).visible }),
@@ -165,11 +182,10 @@ export const tabsMachine = setup({
       return { peers, signout: without(context.signout, gone) };
     }),
     /** Ask every tab: those known now, and (once the locks answer) those that hold a tab lock. */
-    askQuiet: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ signout: { awaiting: Object.keys(context.peers), answered: [], verified: false } });
-      enqueue.emit({ type: 'broadcast', message: { type: 'signout', from: context.tabId } });
-      enqueue.emit({ type: 'verify' });
-    }),
+    askQuiet: assign(({ context }) => ({ signout: { awaiting: Object.keys(context.peers), answered: [], verified: false } })),
+    saySignout: emit(({ context }) => ({ type: 'broadcast', message: { type: 'signout', from: context.tabId } })),
+    /** Ask the adapter for a lock snapshot (it answers with `members.verified`). */
+    verify: emit({ type: 'verify' }),
     heardQuiet: assign(({ context, event }) => {
       const { tabId } = event as Of<'peer.quiet'>;
       const signout = without(context.signout, [tabId]);
@@ -183,12 +199,8 @@ export const tabsMachine = setup({
       const more = (event as Of<'members.verified'>).tabIds.filter((id) => id !== context.tabId && !signout.answered.includes(id) && !signout.awaiting.includes(id));
       return { signout: { ...signout, awaiting: [...signout.awaiting, ...more], verified: true } };
     }),
-    /** Everyone asked has answered: report it once. */
-    reportQuiet: enqueueActions(({ context, enqueue }) => {
-      if (!context.signout?.verified || context.signout.awaiting.length > 0) return;
-      enqueue.assign({ signout: null });
-      enqueue.emit({ type: 'quiet' });
-    }),
+    endSignout: assign({ signout: null }),
+    tellQuiet: emit({ type: 'quiet' }),
     relaySignout: emit({ type: 'signout' }),
     sayQuiet: emit(({ context }) => message(context, 'quiet')),
     keepLocalWish: assign({
@@ -198,43 +210,21 @@ export const tabsMachine = setup({
         return { wish, at: context.wish && at <= context.wish.at ? context.wish.at + 1 : at, tabId: context.tabId };
       },
     }),
-    adoptPeerWish: enqueueActions(({ event, enqueue }) => {
-      const { wish } = event as Of<'peer.wish'>;
-      enqueue.assign({ wish });
-      enqueue.emit({ type: 'wish', wish: wish.wish });
-    }),
+    adoptPeerWish: assign({ wish: ({ event }) => (event as Of<'peer.wish'>).wish }),
+    tellWish: emit(({ event }) => ({ type: 'wish', wish: (event as Of<'peer.wish'>).wish.wish })),
     sayHello: emit(({ context }) => message(context, 'hello')),
     sayState: emit(({ context }) => message(context, 'state')),
-    sayWish: enqueueActions(({ context, enqueue }) => {
-      if (context.wish) enqueue.emit({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish } });
-    }),
+    /** Only where the config knows there is a wish (after keeping one, or guarded by `helloToAnswer`). */
+    sayWish: emit(({ context }) => ({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish! } })),
     sayBye: emit(({ context }) => message(context, 'bye')),
     /** A new leader asks every tab to say its state again. */
     rollcall: emit(({ context }) => message(context, 'rollcall')),
-    /** Ask the adapter for a lock snapshot, when there is anyone to check. */
-    verifyPeers: enqueueActions(({ context, enqueue }) => {
-      if (othersPresent(context)) enqueue.emit({ type: 'verify' });
-    }),
-    /** Announce the role this transition takes. */
-    takeRole: enqueueActions(({ context, enqueue }, params: { leader: boolean }) => {
-      const told = { leader: params.leader, othersPresent: othersPresent(context) };
-      enqueue.assign({ told });
-      enqueue.emit({ type: 'role', ...told });
-    }),
-    /** Re-announce what the last change altered: others present, the person's visibility. */
-    announce: enqueueActions(({ context, enqueue }) => {
-      const others = othersPresent(context);
-      if (context.told && context.told.othersPresent !== others) {
-        const told = { leader: context.told.leader, othersPresent: others };
-        enqueue.assign({ told });
-        enqueue.emit({ type: 'role', ...told });
-      }
-      const visible = anyVisible(context);
-      if (visible !== context.anyVisible) {
-        enqueue.assign({ anyVisible: visible });
-        enqueue.emit({ type: 'visibility', anyVisible: visible });
-      }
-    }),
+    takeRole: assign({ told: ({ context }, params: { leader: boolean }) => ({ leader: params.leader, othersPresent: othersPresent(context) }) }),
+    /** Re-announce the role with whether others are present now. */
+    retell: assign({ told: ({ context }) => ({ leader: context.told!.leader, othersPresent: othersPresent(context) }) }),
+    tellRole: emit(({ context }) => ({ type: 'role', ...context.told! })),
+    noteAnyVisible: assign({ anyVisible: ({ context }) => anyVisible(context) }),
+    tellVisibility: emit(({ context }) => ({ type: 'visibility', anyVisible: context.anyVisible })),
   },
 }).createMachine({
   id: 'tabs',
@@ -249,42 +239,49 @@ export const tabsMachine = setup({
   }),
   entry: 'sayHello',
   initial: 'electing',
+  // What every change of peers, visibility or answers means, said once and in this order: the
+  // role (others present?), the person's visibility, and the end of this tab's sign-out.
+  always: [
+    { guard: 'othersChanged', actions: ['retell', 'tellRole'] },
+    { guard: 'anyVisibleChanged', actions: ['noteAnyVisible', 'tellVisibility'] },
+    { guard: 'allQuiet', actions: ['endSignout', 'tellQuiet'] },
+  ],
   // Every tab, whatever its role, keeps the whole picture: a follower may lead next.
   on: {
-    'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', 'sayState', 'announce'] },
-    'peer.hello': { guard: 'fromPeer', actions: ['upsertPeer', 'sayState', 'sayWish', 'announce'] },
-    'peer.state': { guard: 'fromPeer', actions: ['upsertPeer', 'announce'] },
-    'peer.bye': { guard: 'knownPeer', actions: ['removePeer', 'announce', 'reportQuiet'] },
-    'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
-    'peer.wish': { guard: 'newerWish', actions: 'adoptPeerWish' },
-    'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
-    'members.verified': [
-      { guard: 'peersGone', actions: ['dropUnverified', 'announce', 'noteMembers', 'reportQuiet'] },
-      { actions: ['noteMembers', 'reportQuiet'] },
+    'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', 'sayState'] },
+    'peer.hello': [
+      { guard: 'helloToAnswer', actions: ['upsertPeer', 'sayState', 'sayWish'] },
+      { guard: 'fromPeer', actions: ['upsertPeer', 'sayState'] },
     ],
-    'signout.local': { actions: 'askQuiet' },
+    'peer.state': { guard: 'fromPeer', actions: 'upsertPeer' },
+    'peer.bye': { guard: 'knownPeer', actions: 'removePeer' },
+    'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
+    'peer.wish': { guard: 'newerWish', actions: ['adoptPeerWish', 'tellWish'] },
+    'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
+    'members.verified': [{ guard: 'peersGone', actions: ['dropUnverified', 'noteMembers'] }, { actions: 'noteMembers' }],
+    'signout.local': { actions: ['askQuiet', 'saySignout', 'verify'] },
     'quiet.local': { actions: 'sayQuiet' },
     'peer.signout': { guard: 'fromPeer', actions: 'relaySignout' },
-    'peer.quiet': { guard: 'fromPeer', actions: ['heardQuiet', 'reportQuiet'] },
+    'peer.quiet': { guard: 'fromPeer', actions: 'heardQuiet' },
     'tabs.leave': '.left',
   },
   states: {
     electing: {
       on: {
-        'lock.acquired': { target: 'leader', actions: lead },
-        'lock.queued': { target: 'follower', actions: { type: 'takeRole', params: { leader: false } } },
+        'lock.acquired': lead,
+        'lock.queued': { target: 'follower', actions: takeRole(false) },
       },
     },
     // Role work sits on the transitions in, so the periodic re-entry only restarts the timer.
     leader: {
-      after: { verifyEvery: { target: 'leader', reenter: true, actions: 'verifyPeers' } },
+      after: recheck('leader'),
     },
     follower: {
       on: {
         // The leader left or crashed: its lock went to the next tab in the queue, this one.
-        'lock.acquired': { target: 'leader', actions: lead },
+        'lock.acquired': lead,
       },
-      after: { verifyEvery: { target: 'follower', reenter: true, actions: 'verifyPeers' } },
+      after: recheck('follower'),
     },
     left: { type: 'final', entry: 'sayBye' },
   },
