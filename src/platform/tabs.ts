@@ -318,6 +318,8 @@ export function coordinateTabs(options: TabsPlatformOptions) {
       else if (event.wish === 'cleared') send({ type: 'session.clear', remote: true });
       else send({ type: 'session.set', status: event.wish.status, metadata: event.wish.metadata, remote: true });
     });
+    if (input.wish !== undefined) tabs.shareWish(input.wish);
+    if (input.signOut) tabs.signOut();
     receive((command) => {
       if (command.type === 'wish') tabs.shareWish(command.wish);
       else if (command.type === 'visibility') tabs.setVisible(command.visible);

@@ -156,12 +156,17 @@ export function fakeTabs(role: { leader: boolean; othersPresent: boolean } | nul
     const me = { sendBack, input };
     running = me;
     if (role) sendBack({ type: 'tabs.role', ...role });
-    receive((command) => {
+    // A wish made before the coordinator ran, and a sign-out it starts for, come with its input:
+    // recorded as the commands they stand for.
+    const handle = (command: TabsCommand) => {
       commands.push(command);
       if (!role) return; // silent: the test says what the coordinator says
       if (command.type === 'visibility') sendBack({ type: command.visible ? 'tab.visible' : 'tab.hidden' });
       if (command.type === 'signout' && !role.othersPresent) sendBack({ type: 'tabs.quiet' });
-    });
+    };
+    if (input.wish !== undefined) handle({ type: 'wish', wish: input.wish });
+    if (input.signOut) handle({ type: 'signout' });
+    receive(handle);
     return () => {
       if (running === me) running = null;
     };

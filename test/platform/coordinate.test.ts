@@ -150,7 +150,7 @@ describe('createTabCoordinator: a sign-out asks every other tab to go quiet', ()
  * A stand-in for the session: it invokes `coordinateTabs` as the session does (id `tabs`), records
  * every event the actor sends back, and forwards `command` events to it.
  */
-function sessionStandIn(userId: string, tabId: string, hidden = false) {
+function sessionStandIn(userId: string, tabId: string, hidden = false, more: Pick<TabsInput, 'wish' | 'signOut'> = {}) {
   const received: SessionEvent[] = [];
   const logic = setup({
     types: { events: {} as SessionEvent | { type: 'command'; command: TabsCommand }, input: {} as TabsInput, context: {} as TabsInput },
@@ -168,7 +168,7 @@ function sessionStandIn(userId: string, tabId: string, hidden = false) {
       '*': { actions: ({ event }) => void (event.type === 'command' || received.push(event)) },
     },
   });
-  const actor = createActor(logic, { input: { userId, hidden } }).start();
+  const actor = createActor(logic, { input: { userId, hidden, ...more } }).start();
   cleanups.push(() => actor.stop());
   return {
     received,
@@ -227,6 +227,28 @@ describe('coordinateTabs: the session\'s actor for the person\'s tabs', () => {
     expect(b.of('session.clear')).toEqual([{ type: 'session.clear', remote: true }]);
     await settle();
     expect([...a.of('session.set'), ...a.of('session.clear')]).toEqual([]);
+  });
+
+  // Guards issue 10, 5: a status chosen before this identity's coordinator ran (start({ status })
+  // while signing in) comes with the coordinator's input and must reach the other tabs as a wish.
+  it('shares a wish given in its input with the tabs it meets', async () => {
+    const b = sessionStandIn('u1', 'b');
+    await until(() => lastRole(b) !== undefined, 'b elected');
+    sessionStandIn('u1', 'a', false, { wish: { status: 'available', metadata: {} } });
+    await until(() => b.of('session.set').length === 1, 'b hears the wish');
+    expect(b.of('session.set')).toEqual([{ type: 'session.set', status: 'available', metadata: {}, remote: true }]);
+  });
+
+  // Guards: a tab that never tracked starts its coordinator for the sign-out itself; it cannot be
+  // told before it runs, so the sign-out comes with its input (else the writer never hears it).
+  it('a coordinator started for a sign-out asks the other tabs at once, and reports their answers', async () => {
+    const b = sessionStandIn('u1', 'b');
+    await until(() => lastRole(b) !== undefined, 'b elected');
+    const a = sessionStandIn('u1', 'a', false, { signOut: true });
+    await until(() => b.of('tabs.signout').length === 1, 'b hears the sign-out');
+    expect(a.of('tabs.quiet')).toEqual([]);
+    b.tell({ type: 'quiet' });
+    await until(() => a.of('tabs.quiet').length === 1, 'a hears quiet');
   });
 
   // Guards: the coordinator is per identity (key + userId): another person's sign-out in the same

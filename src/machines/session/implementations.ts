@@ -4,7 +4,7 @@
  * `provide()`), named delays, guards and actions. Guards and actions only read and write the
  * context; every rule about WHEN they apply lives in the machine config.
  */
-import { assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
+import { assign, fromCallback, fromPromise, spawnChild, stopChild, type AnyActorRef, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
 import type {
   Identity,
@@ -44,10 +44,15 @@ import {
 import { effectiveStatus } from './selectors';
 import type { EffectEvent, SessionContext, SessionEvent, SessionInput, StartOptions, TabsCommand, Wish } from './types';
 
-/** Input of the `coordinateTabs` actor: whose tabs, and whether this page is hidden now. */
+/**
+ * Input of the `coordinateTabs` actor: whose tabs, whether this page is hidden now, a wish made
+ * here before it ran, and whether it starts for a sign-out (ask the other tabs to go quiet at once).
+ */
 export interface TabsInput {
   userId: string;
   hidden: boolean;
+  wish?: Wish;
+  signOut?: boolean;
 }
 
 /** Input of the `watchPage` actor (none: it reads the page it was built for). */
@@ -89,6 +94,25 @@ function publishInput(context: SessionContext): PublishInput {
 /** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
 type Of<T extends (SessionEvent | EffectEvent)['type']> = Extract<SessionEvent | EffectEvent, { type: T }>;
 
+/**
+ * Give the identity's tab coordinator (the `tabs` child, while one runs) a command. A plain action,
+ * so the command goes at once, in order with this transition's other effects; the child answers
+ * through the mailbox, after this step.
+ */
+function tell(self: AnyActorRef, command: TabsCommand): void {
+  (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.tabs?.send(command);
+}
+
+/** The input of this identity's coordinator (the `tabs` child, so `tell` finds it). */
+function tabsInput(context: SessionContext, signOut: boolean): TabsInput {
+  return {
+    userId: context.identity!.userId,
+    hidden: context.pageHidden,
+    ...(context.unshared ? { wish: context.desired ?? 'cleared' } : {}),
+    ...(signOut ? { signOut } : {}),
+  };
+}
+
 export const rowInput = ({ context }: { context: SessionContext }): RemoveInput => ({ presenceId: context.presenceId ?? '' });
 
 export const implementations = setup({
@@ -110,8 +134,9 @@ export const implementations = setup({
     /** The page: visibility, pagehide, freeze, resume (platform). */
     watchPage: silent as CallbackActorLogic<EventObject, PageInput>,
     /** The person's other tabs (platform). Alone by default: this tab leads, and its page is the person's. */
-    coordinateTabs: fromCallback<TabsCommand, TabsInput>(({ sendBack, receive }) => {
+    coordinateTabs: fromCallback<TabsCommand, TabsInput>(({ input, sendBack, receive }) => {
       sendBack({ type: 'tabs.role', leader: true, othersPresent: false });
+      if (input.signOut) sendBack({ type: 'tabs.quiet' });
       receive((command) => {
         if (command.type === 'visibility') sendBack({ type: command.visible ? 'tab.visible' : 'tab.hidden' });
         else if (command.type === 'signout') sendBack({ type: 'tabs.quiet' });
@@ -145,7 +170,9 @@ export const implementations = setup({
     signedOut: ({ context }) => context.identity === null,
     unwanted: ({ context }) => !context.wanted,
     ownPeer: ({ context, event }) => (event.type === 'peer.upserted' || event.type === 'peer.deleted') && isOwn(context, event),
-    removesOldRow: ({ context }) => context.hasRow && (context.leader || !context.othersPresent),
+    /** Another team, and this tab's row must go first (see the roster's `team.changed`). */
+    leavesTeamRow: ({ context, event }) =>
+      event.type === 'team.changed' && event.teamId !== context.teamId && context.hasRow && (context.leader || !context.othersPresent),
     // A refused write undoes the person's choice; one refused because the session is gone is a
     // sign-out instead (the writer handles it).
     failureReverts: ({ context, event }) => !isSessionGone(errorOf(event)) && revertsTo(context, isTransient(errorOf(event))) !== undefined,
@@ -156,16 +183,25 @@ export const implementations = setup({
     beatsHidden: ({ context }) => context.leader && context.desired !== null && context.hidden,
     silent: ({ context }) => !context.leader || context.desired === null,
     writeSettled: ({ context }) => context.inflight === null,
-    // Alone, or signing out (here or in another tab): the row goes; else another tab keeps it.
-    removesOnStop: ({ context }) => context.hasRow && !context.restart && (!context.othersPresent || context.leaving !== null),
-    // Signing out here: any tab may delete (it holds the same session); otherwise only the writer.
-    removesOnLeave: ({ context }) => context.hasRow && (context.leaving === 'here' || context.leader || !context.othersPresent),
+    // Once the write in flight has landed: alone, or signing out (here or in another tab), the row
+    // goes; else another tab keeps it.
+    removesOnStop: ({ context }) =>
+      context.inflight === null && context.hasRow && !context.restart && (!context.othersPresent || context.leaving !== null),
+    // Once the write in flight has landed: signing out here, any tab may delete (it holds the same
+    // session); otherwise only the writer.
+    removesOnLeave: ({ context }) =>
+      context.inflight === null && context.hasRow && (context.leaving === 'here' || context.leader || !context.othersPresent),
     notAnnouncing: ({ context }) => context.leaving !== 'here',
     yielded: ({ context }) => context.leaving === 'there',
     removeRetries: ({ context, event }) => removeRetries(context, errorOf(event)),
     restartRequested: ({ context }) => context.restart,
     resumable: ({ context }) => context.resumable,
     linkDown: ({ context }) => !context.linkUp,
+    /** The coordinator that runs is this identity's (kept across a team switch). */
+    tabsCurrent: ({ context }) => context.tabsOf !== null && context.tabsOf === context.identity?.userId,
+    /** The page goes while this tab is the person's last one, and writes a row: it must go too. */
+    lastWriter: ({ context, event }) =>
+      event.type === 'page.hide' && context.presenceId !== null && context.hasRow && context.leader && !context.othersPresent,
   },
   actions: {
     rejectStart: assign(({ context, event }) => ({ error: startProblem(startOptions(context, event)) })),
@@ -200,54 +236,43 @@ export const implementations = setup({
       return accepted(context, { status, metadata: metadata ?? {} });
     }),
     acceptClear: assign(({ context }) => accepted(context, null)),
-    /** Tell the person's other tabs what they chose here, now or as soon as the coordinator runs. */
-    shareWish: enqueueActions(({ context, event, enqueue }) => {
+    /** A wish made before the coordinator runs is shared as it starts (see `spawnTabs`). */
+    holdWish: assign(({ context, event }) => (context.tabsOf === null && wishOf(context, event) !== undefined ? { unshared: true } : {})),
+    /** Tell the person's other tabs what they chose here. */
+    shareWish: ({ context, event, self }) => {
       const wish = wishOf(context, event);
-      if (wish === undefined) return;
-      if (context.tabsOf === null) enqueue.assign({ unshared: true });
-      else enqueue.sendTo('tabs', { type: 'wish', wish } satisfies TabsCommand);
-    }),
+      if (wish !== undefined) tell(self, { type: 'wish', wish });
+    },
     noteVisibility: assign(({ context, event }) => {
       const hidden = event.type === 'tab.hidden';
       return { hidden, due: context.due || hidden !== context.hidden };
     }),
     /** This page's visibility: the coordinator turns it into the person's; alone, it is the person's. */
-    notePage: enqueueActions(({ context, event, enqueue }) => {
+    notePage: assign(({ context, event }) => {
       const hidden = event.type === 'page.hidden';
-      enqueue.assign({ pageHidden: hidden });
-      if (context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'visibility', visible: !hidden } satisfies TabsCommand);
-      else enqueue.assign({ hidden, due: context.due || hidden !== context.hidden });
+      return context.tabsOf !== null ? { pageHidden: hidden } : { pageHidden: hidden, hidden, due: context.due || hidden !== context.hidden };
     }),
+    tellPage: ({ event, self }) => tell(self, { type: 'visibility', visible: event.type !== 'page.hidden' }),
     noteRole: assign(({ context, event }) => {
       const { leader, othersPresent } = event as Of<'tabs.role'>;
       return { leader, othersPresent, due: context.due || (leader && !context.leader) };
     }),
-    /** Join the identity's tabs: a new identity gets a new coordinator, started here, because the machine says so. */
-    startTabs: enqueueActions(({ context, enqueue }) => {
-      const userId = context.identity?.userId ?? null;
-      if (userId === context.tabsOf) return;
-      if (context.tabsOf !== null) enqueue.stopChild('tabs');
-      // Nobody writes until the coordinator has said who leads: a follower's first write would
-      // otherwise overwrite the leader's status for a heartbeat.
-      enqueue.assign({ tabsOf: userId, leader: false, othersPresent: false, unshared: false });
-      if (userId === null) return;
-      enqueue.spawnChild('coordinateTabs', { id: 'tabs', input: { userId, hidden: context.pageHidden } });
-      if (context.unshared) enqueue.sendTo('tabs', { type: 'wish', wish: context.desired ?? 'cleared' } satisfies TabsCommand);
-    }),
-    stopTabs: enqueueActions(({ context, enqueue }) => {
-      if (context.tabsOf === null) return;
-      enqueue.stopChild('tabs');
-      enqueue.assign({ tabsOf: null });
-    }),
-    announceSignOut: enqueueActions(({ context, enqueue }) => {
-      if (context.leaving === 'here' && context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'signout' } satisfies TabsCommand);
-    }),
-    answerQuiet: enqueueActions(({ context, enqueue }) => {
-      if (context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'quiet' } satisfies TabsCommand);
-    }),
-    answerIfYielded: enqueueActions(({ context, enqueue }) => {
-      if (context.leaving === 'there' && context.tabsOf !== null) enqueue.sendTo('tabs', { type: 'quiet' } satisfies TabsCommand);
-    }),
+    /** The coordinator of this identity's tabs; a wish made before it ran goes with it. */
+    spawnTabs: spawnChild('coordinateTabs', { id: 'tabs', input: ({ context }) => tabsInput(context, false) }),
+    /** The same, for a sign-out from a tab that was not tracking: it asks the other tabs to go quiet as it starts. */
+    spawnTabsToSignOut: spawnChild('coordinateTabs', { id: 'tabs', input: ({ context }) => tabsInput(context, true) }),
+    // Nobody writes until the new coordinator has said who leads: a follower's first write would
+    // otherwise overwrite the leader's status for a heartbeat.
+    claimTabs: assign(({ context }) => ({ tabsOf: context.identity!.userId, leader: false, othersPresent: false, unshared: false })),
+    dropTabs: stopChild('tabs'),
+    forgetTabs: assign({ tabsOf: null }),
+    announceSignOut: ({ context, self }) => {
+      if (context.leaving === 'here') tell(self, { type: 'signout' });
+    },
+    answerQuiet: ({ self }) => tell(self, { type: 'quiet' }),
+    answerIfYielded: ({ context, self }) => {
+      if (context.leaving === 'there') tell(self, { type: 'quiet' });
+    },
     noteTeam: assign(({ context, event }) => {
       const { teamId } = event as Of<'team.changed'>;
       return { teamId, due: context.due || teamId !== context.teamId };
@@ -374,21 +399,18 @@ export const implementations = setup({
     }),
     /**
      * The page goes (pagehide) or freezes. Leaving, the person's last tab hands the row to a
-     * keepalive DELETE; any other leaves it to the next leader. Frozen, the tab only steps down
-     * (its coordinator says bye, the next tab leads): alone, the row stays and lapses unless the
-     * page resumes. Either way nothing more is written: a leaving page would otherwise hear its own
-     * row's delete event and re-assert it — a ghost until expiry.
+     * keepalive DELETE (`sayFarewell`, when `lastWriter`); any other leaves it to the next leader.
+     * Frozen, the tab only steps down (its coordinator says bye, the next tab leads): alone, the
+     * row stays and lapses unless the page resumes. Either way nothing more is written: a leaving
+     * page would otherwise hear its own row's delete event and re-assert it — a ghost until expiry.
      */
-    leavePage: enqueueActions(({ context, event, enqueue }, params: { running: boolean }) => {
-      const leaving = event.type === 'page.hide';
-      if (leaving && context.presenceId !== null && context.hasRow && context.leader && !context.othersPresent) {
-        enqueue.spawnChild('removeOnUnload', { id: 'farewell', input: { presenceId: context.presenceId } });
-        enqueue.assign({ hasRow: false });
-      }
-      enqueue.stopChild('write');
-      enqueue(() => hideSelf(context));
-      enqueue.assign({ inflight: null, restart: false, resumable: params.running && (!leaving || event.persisted) });
-    }),
+    notePageLeft: assign(({ event }, params: { running: boolean }) => ({
+      inflight: null,
+      restart: false,
+      resumable: params.running && (event.type !== 'page.hide' || event.persisted),
+    })),
+    sayFarewell: spawnChild('removeOnUnload', { id: 'farewell', input: rowInput }),
+    handOverToFarewell: assign({ hasRow: false }),
     endFarewell: stopChild('farewell'),
   },
 });

@@ -10,7 +10,6 @@
  * - Leaving a row (`switching`, `stopping`) waits for the write in flight, then deletes, retrying a
  *   transient failure. The page (`watchPage`) moves the session to `left` or `frozen`, and back.
  */
-import { and } from 'xstate';
 import { implementations, rowInput } from './implementations';
 import type { SessionContext, SessionInput } from './types';
 import { DEFAULT_HEARTBEAT_MS, uniqueId } from './policy';
@@ -55,12 +54,28 @@ const initialContext = (input: SessionInput): SessionContext => ({
   resumable: false,
 });
 
-const start = [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['reapplyStart', 'shareWish'] }] as const;
-const set = [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', 'shareWish'] }] as const;
-const clear = { actions: ['acceptClear', 'shareWish'] } as const;
-/** The page goes or freezes while the session runs: it comes back as it was when the page resumes. */
-const leavePage = { type: 'leavePage', params: { running: true } } as const;
-const pageLeaves = { 'page.hide': { target: '#session.left', actions: leavePage }, 'page.freeze': { target: '#session.frozen', actions: leavePage } } as const;
+/** Tell the person's other tabs what they chose here, now or as their coordinator starts. */
+const share = ['holdWish', 'shareWish'] as const;
+const start = [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['reapplyStart', ...share] }] as const;
+const set = [{ guard: 'setInvalid', actions: 'rejectSet' }, { actions: ['acceptSet', ...share] }] as const;
+const clear = { actions: ['acceptClear', ...share] } as const;
+/** Join the identity's tabs: a new identity gets a new coordinator, started here, because the machine says so. */
+const joinTabs = ['dropTabs', 'spawnTabs', 'claimTabs'] as const;
+const leaveTabs = ['dropTabs', 'forgetTabs'] as const;
+/**
+ * The page goes or freezes. While the session runs it comes back as it was when the page resumes;
+ * while stopping, no restart survives it. The person's last tab hands its row to a keepalive delete.
+ */
+const pageLeaves = (running: boolean) => {
+  const leave = ['stopWrite', 'hideSelf', { type: 'notePageLeft', params: { running } }] as const;
+  return {
+    'page.hide': [
+      { guard: 'lastWriter', target: '#session.left', actions: ['sayFarewell', 'handOverToFarewell', ...leave] },
+      { target: '#session.left', actions: leave },
+    ],
+    'page.freeze': { target: '#session.frozen', actions: leave },
+  } as const;
+};
 /** A write that was in flight when the session left `tracking` settles here. */
 const drain = {
   'xstate.done.actor.write': { actions: ['stopWrite', 'settleWrite', 'sampleRoundTrip'] },
@@ -95,8 +110,8 @@ export const sessionMachine = implementations.createMachine({
   on: {
     'tab.hidden': { actions: 'noteVisibility' },
     'tab.visible': { actions: 'noteVisibility' },
-    'page.hidden': { actions: 'notePage' },
-    'page.visible': { actions: 'notePage' },
+    'page.hidden': { actions: ['notePage', 'tellPage'] },
+    'page.visible': { actions: ['notePage', 'tellPage'] },
     'tabs.role': { actions: 'noteRole' },
     // Not tracking: nothing of ours is written any more, so the signing-out tab may go on at once.
     'tabs.signout': { actions: 'answerQuiet' },
@@ -105,14 +120,14 @@ export const sessionMachine = implementations.createMachine({
   },
   states: {
     idle: {
-      entry: ['forgetRoster', 'stopTabs'],
+      entry: ['forgetRoster', ...leaveTabs],
       on: {
-        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', 'shareWish'] }],
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', ...share] }],
         'session.set': { actions: 'notRunning' },
         'session.clear': { actions: 'notRunning' },
         'session.stop': { actions: 'unwant' },
         'session.signOut': 'announcing',
-        'identity.changed': { guard: 'resumes', target: 'tracking', actions: 'takeIdentity' },
+        'identity.changed': { guard: 'resumes', target: 'tracking', actions: ['takeIdentity', ...joinTabs] },
       },
     },
     starting: {
@@ -121,7 +136,7 @@ export const sessionMachine = implementations.createMachine({
         src: 'identify',
         onDone: [
           { guard: 'noSession', target: 'idle', actions: 'signInNeeded' },
-          { target: 'tracking', actions: 'adoptIdentity' },
+          { target: 'tracking', actions: ['adoptIdentity', ...joinTabs] },
         ],
         onError: { target: 'idle', actions: 'startFailed' },
       },
@@ -131,22 +146,22 @@ export const sessionMachine = implementations.createMachine({
         'session.clear': clear,
         'session.stop': { target: 'stopped', actions: 'unwant' },
         'session.signOut': 'announcing',
-        ...pageLeaves,
+        ...pageLeaves(true),
         'identity.changed': [
           { guard: 'signsOut', target: 'idle', actions: ['takeIdentity', 'pendingFail'] },
-          { target: 'tracking', actions: 'takeIdentity' },
+          { target: 'tracking', actions: ['takeIdentity', ...joinTabs] },
         ],
       },
     },
     tracking: {
       type: 'parallel',
-      entry: ['beginTracking', 'startTabs', 'showSelf'],
+      entry: ['beginTracking', 'showSelf'],
       on: {
         // `me` is null from here on; our own record leaves the roster with it.
         'session.stop': { target: 'stopping', actions: ['unwant', 'hideSelf'] },
         'session.signOut': { target: 'switching', actions: ['signOutHere', 'hideSelf'] },
         'tabs.signout': { target: 'switching', actions: ['yieldToSignOut', 'hideSelf'] },
-        ...pageLeaves,
+        ...pageLeaves(true),
         'identity.changed': [
           { guard: 'sameUser', actions: ['renameSelf', 'showSelf'] },
           // `me` is null while the old identity goes (the new identity's row may be listed meanwhile).
@@ -171,7 +186,7 @@ export const sessionMachine = implementations.createMachine({
                   // Appwrite tells only those who may read a row after a change, so the old
                   // audience would keep a ghost until expiry: delete the row first (its delete
                   // event reaches them), then publish for the new team.
-                  { guard: and(['teamDiffers', 'removesOldRow']), target: '#session.switching', actions: ['leaveTeam', 'forgetRoster'] },
+                  { guard: 'leavesTeamRow', target: '#session.switching', actions: ['leaveTeam', 'forgetRoster'] },
                   { guard: 'teamDiffers', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
                 ],
                 'session.start': { guard: 'startRescopes', target: 'watching', reenter: true, actions: ['rescope', 'forgetRoster', 'showSelf'] },
@@ -210,9 +225,9 @@ export const sessionMachine = implementations.createMachine({
         status: {
           initial: 'choosing',
           on: {
-            'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: '.choosing', actions: ['reapplyStart', 'shareWish', 'showSelf'] }],
-            'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { target: '.choosing', actions: ['acceptSet', 'shareWish', 'showSelf'] }],
-            'session.clear': { target: '.choosing', actions: ['acceptClear', 'shareWish', 'showSelf'] },
+            'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: '.choosing', actions: ['reapplyStart', ...share, 'showSelf'] }],
+            'session.set': [{ guard: 'setInvalid', actions: 'rejectSet' }, { target: '.choosing', actions: ['acceptSet', ...share, 'showSelf'] }],
+            'session.clear': { target: '.choosing', actions: ['acceptClear', ...share, 'showSelf'] },
             'xstate.error.actor.write': { guard: 'failureReverts', target: '.choosing' },
           },
           states: {
@@ -306,7 +321,7 @@ export const sessionMachine = implementations.createMachine({
         'session.signOut': { actions: ['signOutHere', 'announceSignOut'] },
         // Another tab signs out during a team switch: yield instead of publishing for the new team.
         'tabs.signout': { guard: 'notAnnouncing', actions: 'yieldToSignOut' },
-        ...pageLeaves,
+        ...pageLeaves(true),
         'identity.changed': { actions: ['takeIdentity', 'hideSelf'] },
       },
       states: {
@@ -319,7 +334,7 @@ export const sessionMachine = implementations.createMachine({
         },
         draining: {
           always: [
-            { guard: and(['writeSettled', 'removesOnLeave']), target: 'removing', actions: 'resetFailures' },
+            { guard: 'removesOnLeave', target: 'removing', actions: 'resetFailures' },
             { guard: 'writeSettled', target: 'done' },
           ],
           on: drain,
@@ -341,7 +356,8 @@ export const sessionMachine = implementations.createMachine({
             { guard: 'yielded', target: '#session.idle', actions: ['answerQuiet', 'pendingFail'] },
             { guard: 'signedOut', target: '#session.idle', actions: 'pendingFail' },
             { guard: 'unwanted', target: '#session.stopped' },
-            { target: '#session.tracking' },
+            { guard: 'tabsCurrent', target: '#session.tracking' },
+            { target: '#session.tracking', actions: joinTabs },
           ],
         },
       },
@@ -357,12 +373,12 @@ export const sessionMachine = implementations.createMachine({
           invoke: {
             id: 'identify',
             src: 'identify',
-            onDone: [{ guard: 'noSession', target: '#session.idle' }, { target: 'quieting', actions: ['adoptIdentity', 'startTabs'] }],
+            // The coordinator starts asking the other tabs at once (it is not there to be told yet).
+            onDone: [{ guard: 'noSession', target: '#session.idle' }, { target: 'quieting', actions: ['adoptIdentity', 'dropTabs', 'spawnTabsToSignOut', 'claimTabs'] }],
             onError: '#session.idle',
           },
         },
         quieting: {
-          entry: 'announceSignOut',
           after: { quietTimeout: '#session.idle' },
           on: { 'tabs.quiet': '#session.idle' },
         },
@@ -371,25 +387,24 @@ export const sessionMachine = implementations.createMachine({
     stopping: {
       initial: 'draining',
       on: {
-        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['freshStart', 'shareWish', 'requestRestart'] }],
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { actions: ['freshStart', ...share, 'requestRestart'] }],
         'session.set': [
           { guard: 'setInvalid', actions: 'rejectSet' },
-          { guard: 'restartRequested', actions: ['acceptSet', 'shareWish'] },
+          { guard: 'restartRequested', actions: ['acceptSet', ...share] },
           { actions: 'notRunning' },
         ],
-        'session.clear': [{ guard: 'restartRequested', actions: ['acceptClear', 'shareWish'] }, { actions: 'notRunning' }],
+        'session.clear': [{ guard: 'restartRequested', actions: ['acceptClear', ...share] }, { actions: 'notRunning' }],
         // A sign-out here, or in another tab, while stopping: the row goes whoever else is open, and
         // the other tabs are told (here) or answered once our write has landed (there).
         'session.signOut': { actions: ['signOutHere', 'clearRestart', 'announceSignOut'] },
         'tabs.signout': { actions: ['yieldToSignOut', 'clearRestart'] },
         // The page goes: the keepalive delete takes over, and no restart survives it.
-        'page.hide': { target: 'left', actions: { type: 'leavePage', params: { running: false } } },
-        'page.freeze': { target: 'frozen', actions: { type: 'leavePage', params: { running: false } } },
+        ...pageLeaves(false),
       },
       states: {
         draining: {
           always: [
-            { guard: and(['writeSettled', 'removesOnStop']), target: 'removing', actions: 'resetFailures' },
+            { guard: 'removesOnStop', target: 'removing', actions: 'resetFailures' },
             { guard: 'writeSettled', target: '#session.stopped', actions: 'handOverRow' },
           ],
           on: drain,
@@ -414,10 +429,10 @@ export const sessionMachine = implementations.createMachine({
       },
     },
     stopped: {
-      entry: ['forgetRoster', 'shutDown', 'answerIfYielded', 'endLeaving', 'stopTabs'],
+      entry: ['forgetRoster', 'shutDown', 'answerIfYielded', 'endLeaving', ...leaveTabs],
       always: { guard: 'restartRequested', target: 'starting', actions: 'clearRestart' },
       on: {
-        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', 'shareWish'] }],
+        'session.start': [{ guard: 'startInvalid', actions: 'rejectStart' }, { target: 'starting', actions: ['freshStart', ...share] }],
         'session.set': { actions: 'notRunning' },
         'session.clear': { actions: 'notRunning' },
         'session.signOut': 'announcing',
@@ -425,13 +440,13 @@ export const sessionMachine = implementations.createMachine({
     },
     // The page went (pagehide). From the back/forward cache it may come back: then it starts again as it was.
     left: {
-      entry: ['stopTabs', 'forgetRoster', 'shutDown'],
+      entry: [...leaveTabs, 'forgetRoster', 'shutDown'],
       exit: 'endFarewell',
       on: resumeOrStop,
     },
     // The browser froze the page: this tab has stepped down; it starts again as it was on resume.
     frozen: {
-      entry: ['stopTabs', 'forgetRoster', 'shutDown'],
+      entry: [...leaveTabs, 'forgetRoster', 'shutDown'],
       on: resumeOrStop,
     },
   },
