@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { TERSER_OPTIONS } from './scripts/cdn-minify.mjs';
 
 // Four builds: the npm library (ESM + CJS, types for each), the Node-only emulator (ESM with its
 // CLI, plus CJS so `require('appwrite-presence/emulator')` works), and the classic CDN script
@@ -46,16 +47,9 @@ export default defineConfig([
     entry: { 'manifest.appwrite.presences': 'src/cdn.ts' },
     format: ['iife'],
     outExtension: () => ({ js: '.js' }),
-    // esbuild's minifier first (its renaming and syntax folding), then terser with three compress
-    // passes: ~1.5 KB less than esbuild's minifier alone after gzip (bench/README.md, "Bundle").
-    // unsafe_arrows: no function of ours or xstate's is both a function expression and called
-    // with `new` or `this`; pure_getters: our getters (roster.size, clock.offset) only read.
+    // esbuild's minifier, then terser: scripts/cdn-minify.mjs says how and why.
     minify: 'terser',
-    terserOptions: {
-      ecma: 2020,
-      compress: { passes: 3, unsafe_arrows: true, pure_getters: true, keep_fargs: false },
-      format: { comments: false, wrap_func_args: false },
-    },
+    terserOptions: TERSER_OPTIONS,
     sourcemap: false,
     clean: false,
     // Class fields stay native (every browser Alpine 3 supports has them): 130 B less than es2020's helpers.

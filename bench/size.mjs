@@ -1,7 +1,7 @@
 /**
  * Where the CDN script's bytes go: the classic-script entry (src/cdn.ts) bundled as the build does
  * (IIFE, Appwrite from the page), each module's minified bytes from esbuild's metafile, then the
- * whole minified with terser as tsup.config.ts does and gzipped at level 9 — once with xstate
+ * whole minified as the build does (esbuild, then terser: scripts/cdn-minify.mjs) and gzipped at level 9 — once with xstate
  * inside (the shipped size) and once with xstate left out (our own code). Sizes are exact, not
  * timings: they do not swing between runs.
  *
@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
 
-const TERSER = { ecma: 2020, compress: { passes: 3 }, format: { comments: false } };
+import { TERSER_OPTIONS } from '../scripts/cdn-minify.mjs';
 const base = { entryPoints: ['src/cdn.ts'], bundle: true, format: 'iife', write: false, target: 'es2022', platform: 'browser', logLevel: 'silent' };
 
 const measured = await build({ ...base, minify: true, metafile: true, external: ['appwrite'] });
@@ -25,8 +25,8 @@ for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
 const rows = [...groups].sort((a, b) => b[1] - a[1]);
 
 async function gzipOf(external) {
-  const plain = await build({ ...base, minify: false, external });
-  const { code } = await minify(plain.outputFiles[0].text, TERSER);
+  const plain = await build({ ...base, minify: true, external });
+  const { code } = await minify(plain.outputFiles[0].text, TERSER_OPTIONS);
   return { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
 }
 const shipped = await gzipOf(['appwrite']);

@@ -20,11 +20,13 @@ export const GOAL_BYTES = 16 * 1024;
  * The ratchet: measured size when last set plus ~1 % margin. Lower it when the bundle shrinks.
  * Raised once, from 29 250, by the lifecycle rewrite (issue 10): 31 233 B measured after it — the
  * page and tab lifecycle as machine states and actors, sign-out in any tab (signout/quiet), polling
- * while realtime is down, the takeover of Manifest's plugin — then 30 982 B after trimming the
- * transport and bindings (`node bench/size.mjs`). Issue 10 asked for no growth over 29 221 B; that
- * part is NOT met and stays open (issue 12 owns the bundle and aims far lower).
+ * while realtime is down, the takeover of Manifest's plugin. Brought down since by trimming the
+ * transport and bindings (30 982 B), the esbuild-then-terser pipeline (30 739 B), machines without
+ * assertEvent, enqueueActions, sendTo and and() (30 243 B) and renaming internal properties
+ * (30 014 B; scripts/cdn-minify.mjs; `node bench/size.mjs`). Issue 10 asked for no growth over
+ * 29 221 B; that part is NOT met (issue 12 owns the bundle and aims far lower).
  */
-export const LIMIT_BYTES = 31_250;
+export const LIMIT_BYTES = 30_300;
 
 describe('CDN bundle size', () => {
   it(`stays within ${LIMIT_BYTES} bytes min+gzip (goal ${GOAL_BYTES})`, () => {
