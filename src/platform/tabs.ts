@@ -1,6 +1,9 @@
 /**
- * The person's tabs in this browser, for the session: the tabs machine over Web Locks and
- * BroadcastChannel, and `coordinateTabs()`, the session's `coordinateTabs` actor. At most one leader per key (project, user) — guaranteed by the Web Lock `appwrite-presence:<key>`,
+ * The person's tabs in this browser: `joinTabs` runs the tabs machine over Web Locks and
+ * BroadcastChannel; `coordinateTabs()` (the session's `coordinateTabs` actor) and
+ * `createTabCoordinator()` (subscribers, and a page of its own to watch) are built on it, so the
+ * CDN script carries only what the session uses. At most one leader per key (project, user) —
+ * guaranteed by the Web Lock `appwrite-presence:<key>`,
  * held for the tab's life and handed to the next queued tab the moment it is released, not by
  * messages. Each tab also holds `appwrite-presence:<key>:tab:<id>` before it says hello, so a lock
  * snapshot proves who is alive. Globals are looked up when a coordinator is created, never at
@@ -84,32 +87,25 @@ export interface TabCoordinator {
   dispose(): void;
 }
 
+/** What joining needs: who the tabs belong to, and the browser's parts (defaults: the globals). */
+type JoinOptions = Omit<TabCoordinatorOptions, 'document' | 'window'> & { visible: boolean };
+
 /**
- * Coordinate this tab with the person's other tabs in the same browser.
- *
- * @example
- * const tabs = createTabCoordinator({ key: `${projectId}:${userId}` });
- * tabs.subscribe((e) => {
- *   if (e.type === 'role') session.send({ type: 'tabs.role', leader: e.leader, othersPresent: e.othersPresent });
- *   if (e.type === 'visibility') session.send({ type: e.anyVisible ? 'tab.visible' : 'tab.hidden' });
- *   if (e.type === 'wish') session.send(e.wish === 'cleared' ? { type: 'session.clear' } : { type: 'session.set', ...e.wish });
- * });
- * onPageHide(window, () => { if (tabs.isLastTab()) sendKeepaliveDelete(); });
+ * Join the person's tabs: this tab's tabs machine, elected by the Web Lock and talking over the
+ * BroadcastChannel; what it reports goes to `onEvent`. The core of `createTabCoordinator` and of
+ * the session's `coordinateTabs`; it watches no page of its own.
  */
-export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
-  const doc = options.document === undefined ? globalThis.document : options.document;
-  const win = options.window === undefined ? globalThis.window : options.window;
+function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
   const locks = options.locks === undefined ? globalThis.navigator?.locks : options.locks;
   const Channel = options.BroadcastChannel === undefined ? globalThis.BroadcastChannel : options.BroadcastChannel;
   const tabId = options.tabId ?? newTabId();
   const name = `appwrite-presence:${options.key}`;
   const tabLockPrefix = `${name}:tab:`;
 
-  const actor = createActor(tabsMachine, { input: { tabId, visible: doc ? isVisible(doc) : (options.visible ?? true) } });
-  const listeners = new Set<(event: TabEvent) => void>();
-  const cleanups: (() => void)[] = [];
+  const actor = createActor(tabsMachine, { input: { tabId, visible: options.visible } });
   let channel: BroadcastChannelLike | null = null;
   let left = false;
+  let started = false;
   // The lock callbacks return this promise: a lock is held until it settles.
   let releaseLocks = () => {};
   const held = new Promise<void>((resolve) => (releaseLocks = resolve));
@@ -117,21 +113,7 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   let tick = 0;
   const abort = typeof AbortController === 'function' ? new AbortController() : null;
 
-  const deliver = (listener: (event: TabEvent) => void, event: TabEvent) => {
-    try {
-      listener(event);
-    } catch (error) {
-      report(error); // one broken listener must not silence the others, nor the machine
-    }
-  };
-  const notify = (event: TabEvent) => {
-    for (const listener of [...listeners]) deliver(listener, event);
-  };
-  actor.on('role', notify);
-  actor.on('visibility', notify);
-  actor.on('wish', notify);
-  actor.on('signout', notify);
-  actor.on('quiet', notify);
+  for (const type of ['role', 'visibility', 'wish', 'signout', 'quiet'] as const) actor.on(type, onEvent);
   actor.on('broadcast', ({ message }) => {
     try {
       channel?.postMessage(message);
@@ -153,10 +135,6 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     }, ignore);
   });
 
-  if (doc) cleanups.push(watchVisibility(doc, (visible) => actor.send({ type: 'tab.visibility', visible })));
-  if (win) cleanups.push(onPageHide(win, () => leave()));
-
-  let started = false;
   /** Uncoordinated: the only tab we can know of, so it leads. */
   const alone = () => {
     started = true;
@@ -204,13 +182,62 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     });
   }
 
+  const send = (event: TabsEvent) => {
+    if (!left) actor.send(event);
+  };
+  return {
+    actor,
+    tabId,
+    isLeft: () => left,
+    shareWish: (wish: Wish) => send({ type: 'wish.local', wish, at: Date.now() }),
+    /** Before the machine runs, its input says the visibility; a change meanwhile is not lost. */
+    setVisible: (visible: boolean) => send({ type: 'tab.visibility', visible }),
+    signOut: () => send({ type: 'signout.local' }),
+    quiet: () => send({ type: 'quiet.local' }),
+    /** Say bye and release the locks: the next tab in the queue leads at once. Idempotent. */
+    leave() {
+      if (left) return;
+      left = true;
+      if (started) actor.send({ type: 'tabs.leave' }); // posts bye
+      releaseLocks();
+      abort?.abort();
+      channel?.close();
+    },
+  };
+}
+
+/**
+ * Coordinate this tab with the person's other tabs in the same browser.
+ *
+ * @example
+ * const tabs = createTabCoordinator({ key: `${projectId}:${userId}` });
+ * tabs.subscribe((e) => {
+ *   if (e.type === 'role') session.send({ type: 'tabs.role', leader: e.leader, othersPresent: e.othersPresent });
+ *   if (e.type === 'visibility') session.send({ type: e.anyVisible ? 'tab.visible' : 'tab.hidden' });
+ *   if (e.type === 'wish') session.send(e.wish === 'cleared' ? { type: 'session.clear' } : { type: 'session.set', ...e.wish });
+ * });
+ * onPageHide(window, () => { if (tabs.isLastTab()) sendKeepaliveDelete(); });
+ */
+export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
+  const doc = options.document === undefined ? globalThis.document : options.document;
+  const win = options.window === undefined ? globalThis.window : options.window;
+  const listeners = new Set<(event: TabEvent) => void>();
+  const deliver = (listener: (event: TabEvent) => void, event: TabEvent) => {
+    try {
+      listener(event);
+    } catch (error) {
+      report(error); // one broken listener must not silence the others, nor the machine
+    }
+  };
+  const tabs = joinTabs({ ...options, visible: doc ? isVisible(doc) : (options.visible ?? true) }, (event) => {
+    for (const listener of [...listeners]) deliver(listener, event);
+  });
+  const { actor } = tabs;
+  const cleanups: (() => void)[] = [];
+  if (doc) cleanups.push(watchVisibility(doc, (visible) => actor.send({ type: 'tab.visibility', visible })));
+  if (win) cleanups.push(onPageHide(win, () => leave()));
   function leave() {
-    if (left) return;
-    left = true;
-    if (started) actor.send({ type: 'tabs.leave' }); // posts bye
-    releaseLocks();
-    abort?.abort();
-    channel?.close();
+    tabs.leave();
     for (const cleanup of cleanups.splice(0)) cleanup();
   }
 
@@ -218,25 +245,17 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     subscribe(listener) {
       listeners.add(listener);
       const { context } = actor.getSnapshot();
-      if (!left) {
+      if (!tabs.isLeft()) {
         if (context.told) deliver(listener, { type: 'role', ...context.told });
         deliver(listener, { type: 'visibility', anyVisible: context.anyVisible });
-        if (context.wish && context.wish.tabId !== tabId) deliver(listener, { type: 'wish', wish: context.wish.wish });
+        if (context.wish && context.wish.tabId !== tabs.tabId) deliver(listener, { type: 'wish', wish: context.wish.wish });
       }
       return () => listeners.delete(listener);
     },
-    shareWish(wish) {
-      if (!left) actor.send({ type: 'wish.local', wish, at: Date.now() });
-    },
-    setVisible(visible) {
-      if (started && !left) actor.send({ type: 'tab.visibility', visible });
-    },
-    signOut() {
-      if (!left) actor.send({ type: 'signout.local' });
-    },
-    quiet() {
-      if (!left) actor.send({ type: 'quiet.local' });
-    },
+    shareWish: tabs.shareWish,
+    setVisible: tabs.setVisible,
+    signOut: tabs.signOut,
+    quiet: tabs.quiet,
     leave,
     isLastTab: () => lastTabIn(actor.getSnapshot()),
     dispose() {
@@ -245,7 +264,6 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     },
   };
 }
-
 
 function ignore() {}
 
@@ -309,8 +327,7 @@ export type TabsPlatformOptions = Omit<TabCoordinatorOptions, 'document' | 'wind
 export function coordinateTabs(options: TabsPlatformOptions) {
   return fromCallback<TabsCommand, TabsInput>(({ input, sendBack, receive }) => {
     const send = (event: SessionEvent) => sendBack(event);
-    const tabs = createTabCoordinator({ ...options, key: `${options.key}:${input.userId}`, document: null, window: null, visible: !input.hidden });
-    tabs.subscribe((event) => {
+    const tabs = joinTabs({ ...options, key: `${options.key}:${input.userId}`, visible: !input.hidden }, (event) => {
       if (event.type === 'role') send({ type: 'tabs.role', leader: event.leader, othersPresent: event.othersPresent });
       else if (event.type === 'visibility') send({ type: event.anyVisible ? 'tab.visible' : 'tab.hidden' });
       else if (event.type === 'signout') send({ type: 'tabs.signout' });
@@ -318,6 +335,8 @@ export function coordinateTabs(options: TabsPlatformOptions) {
       else if (event.wish === 'cleared') send({ type: 'session.clear', remote: true });
       else send({ type: 'session.set', status: event.wish.status, metadata: event.wish.metadata, remote: true });
     });
+    // The person's visibility as far as this tab knows yet: its own page's (the others say theirs on hello).
+    send({ type: input.hidden ? 'tab.hidden' : 'tab.visible' });
     if (input.wish !== undefined) tabs.shareWish(input.wish);
     if (input.signOut) tabs.signOut();
     receive((command) => {
@@ -326,6 +345,6 @@ export function coordinateTabs(options: TabsPlatformOptions) {
       else if (command.type === 'signout') tabs.signOut();
       else tabs.quiet();
     });
-    return () => tabs.dispose();
+    return () => tabs.leave();
   });
 }
