@@ -42,7 +42,7 @@ import {
   ttlOf,
 } from './policy';
 import { effectiveStatus } from './selectors';
-import type { EffectEvent, SessionContext, SessionEvent, SessionInput, StartOptions, TabsCommand, Wish } from './types';
+import type { EffectEvent, PeerEvent, SessionContext, SessionEvent, SessionInput, StartOptions, TabsCommand, Wish } from './types';
 
 /**
  * Input of the `coordinateTabs` actor: whose tabs, whether this page is hidden now, a wish made
@@ -153,26 +153,28 @@ export const implementations = setup({
   },
   guards: {
     startInvalid: ({ context, event }) => startProblem(startOptions(context, event)) !== null,
-    setInvalid: ({ context, event }) => event.type === 'session.set' && setProblem(context, event.status, event.metadata) !== null,
+    setInvalid: ({ context, event }) => setProblem(context, (event as Of<'session.set'>).status, (event as Of<'session.set'>).metadata) !== null,
     autoAway: ({ context }) => context.auto,
     startRescopes: ({ context, event }) => {
       const teamId = startOptions(context, event).teamId;
       return startProblem(startOptions(context, event)) === null && teamId !== undefined && teamId !== context.teamId;
     },
-    teamDiffers: ({ context, event }) => event.type === 'team.changed' && event.teamId !== context.teamId,
-    noSession: ({ event }) => event.type === 'xstate.done.actor.identify' && event.output === null,
+    teamDiffers: ({ context, event }) => (event as Of<'team.changed'>).teamId !== context.teamId,
+    noSession: ({ event }) => (event as Of<'xstate.done.actor.identify'>).output === null,
     entersCleared: ({ context }) => context.desired === null,
     entersAway: ({ context }) => context.hidden && context.auto,
-    resumes: ({ context, event }) => event.type === 'identity.changed' && context.wanted && event.identity !== null,
-    signsOut: ({ event }) => event.type === 'identity.changed' && event.identity === null,
-    sameUser: ({ context, event }) =>
-      event.type === 'identity.changed' && event.identity !== null && event.identity.userId === context.identity?.userId,
+    resumes: ({ context, event }) => context.wanted && (event as Of<'identity.changed'>).identity !== null,
+    signsOut: ({ event }) => (event as Of<'identity.changed'>).identity === null,
+    sameUser: ({ context, event }) => {
+      const { identity } = event as Of<'identity.changed'>;
+      return identity !== null && identity.userId === context.identity?.userId;
+    },
     signedOut: ({ context }) => context.identity === null,
     unwanted: ({ context }) => !context.wanted,
-    ownPeer: ({ context, event }) => (event.type === 'peer.upserted' || event.type === 'peer.deleted') && isOwn(context, event),
+    ownPeer: ({ context, event }) => isOwn(context, event as PeerEvent),
     /** Another team, and this tab's row must go first (see the roster's `team.changed`). */
     leavesTeamRow: ({ context, event }) =>
-      event.type === 'team.changed' && event.teamId !== context.teamId && context.hasRow && (context.leader || !context.othersPresent),
+      (event as Of<'team.changed'>).teamId !== context.teamId && context.hasRow && (context.leader || !context.othersPresent),
     // A refused write undoes the person's choice; one refused because the session is gone is a
     // sign-out instead (the writer handles it).
     failureReverts: ({ context, event }) => !isSessionGone(errorOf(event)) && revertsTo(context, isTransient(errorOf(event))) !== undefined,
@@ -200,14 +202,16 @@ export const implementations = setup({
     /** The coordinator that runs is this identity's (kept across a team switch). */
     tabsCurrent: ({ context }) => context.tabsOf !== null && context.tabsOf === context.identity?.userId,
     /** The page goes while this tab is the person's last one, and writes a row: it must go too. */
-    lastWriter: ({ context, event }) =>
-      event.type === 'page.hide' && context.presenceId !== null && context.hasRow && context.leader && !context.othersPresent,
+    lastWriter: ({ context }) => context.presenceId !== null && context.hasRow && context.leader && !context.othersPresent,
   },
   actions: {
     rejectStart: assign(({ context, event }) => ({ error: startProblem(startOptions(context, event)) })),
-    rejectSet: assign(({ context, event }) => (event.type === 'session.set' ? { error: setProblem(context, event.status, event.metadata) } : {})),
+    rejectSet: assign(({ context, event }) => {
+      const { status, metadata } = event as Of<'session.set'>;
+      return { error: setProblem(context, status, metadata) };
+    }),
     notRunning: assign({ error: NOT_RUNNING }),
-    reportError: assign(({ event }) => (event.type === 'session.error' ? { error: event.message } : {})),
+    reportError: assign(({ event }) => ({ error: (event as Of<'session.error'>).message })),
     freshStart: assign(({ context, event }) => {
       const o = startOptions(context, event);
       return {
@@ -365,10 +369,8 @@ export const implementations = setup({
     }),
     markDue: assign({ due: true }),
     clearBuffer: assign({ buffer: () => [] }),
-    notePeer: assign(({ context, event }) => (event.type === 'peer.upserted' || event.type === 'peer.deleted' ? ownRow(context, event) : {})),
-    bufferPeer: ({ context, event }) => {
-      if (event.type === 'peer.upserted' || event.type === 'peer.deleted') bufferPeer(context, event);
-    },
+    notePeer: assign(({ context, event }) => ownRow(context, event as PeerEvent)),
+    bufferPeer: ({ context, event }) => bufferPeer(context, event as PeerEvent),
     applyPeer: ({ context, event }) => {
       if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return;
       sampleEventTime(context, event);
@@ -381,7 +383,7 @@ export const implementations = setup({
     linkDown: assign({ linkUp: false }),
     /** The link has been down for a while (the connect timeout, or a heartbeat): say the roster now polls. */
     pollInstead: assign(({ context }) => ({ error: liveUpdatesUnavailable(context.heartbeatMs) })),
-    noteWarning: assign(({ event }) => (event.type === 'transport.warning' ? { warning: event.reason } : {})),
+    noteWarning: assign(({ event }) => ({ warning: (event as Of<'transport.warning'>).reason })),
     forgetRoster: ({ context }) => context.roster.clear(),
     shutDown: assign(({ context }) => ({ due: false, loaded: false, buffer: [], inflight: null, failures: 0, ...(context.restart ? {} : failPending(context)) })),
     // The row is gone: no earlier write's error (nor a retry's) is still true.
