@@ -13,16 +13,31 @@
 //   awareness applyAwarenessUpdate(awareness, bytes): updates encoded beforehand by y-protocols'
 //             own encodeAwarenessUpdate (clock + 1 per change, state null on leave); apply timed.
 //   Map       map.set(userId, doc) / map.delete(userId): the floor.
-// Timing: wall clock (hrtime) over the whole stream, after a full GC, implementations rotated
-// every round so drift on a shared machine hits each alike; an untimed round 0 warms up and checks
-// that all four end in the same state; the figure is the median of the timed rounds (5, or 3 at
-// N = 100 000 where phoenix alone takes ~8 s a round). Work done inside the loop (GC of garbage it makes, timers it
-// arms) counts: that is the cost a page pays.
+// Timing: CPU time of this process (user + system) over the whole stream, after a full GC whose
+// sweeping is finished inside the GC (below), implementations rotated every round; an untimed round
+// 0 warms up and checks that all four end in the same state; the figure is the median of the timed
+// rounds (5, or 3 at N = 100 000 where phoenix alone takes ~8 s a round). Wall time is kept beside it
+// (`wallNsPerEvent`). Work done inside the loop (GC of garbage it makes, timers it arms) counts: that
+// is the cost a page pays.
+//
+// Two things keep one implementation from paying for another (both measured, 2 shared vCPUs):
+// - V8 sweeps the old generation on a helper thread after a full GC. The heap holds all four streams
+//   (hundreds of MB at N = 100 000), so after `gc()` that sweep ran on into the next timed window and
+//   took CPU from it: at N = 1 000 it doubled ours (0.33 → 0.75 µs) and quadrupled the Map floor
+//   (0.08 → 0.31 µs), whose run lasts ~10 ms and overlapped it entirely. That deflated the N = 1 000
+//   denominators unevenly, the Map's most. Sweeping is done inside the GC pause instead.
+// - Wall time on a shared machine mostly measures the neighbours (load 6–9 on 2 vCPUs while other
+//   work runs); CPU time counts only this process, helper threads included (an implementation's own
+//   parallel GC work still counts), as peer-actors.mjs does.
 import { writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { createRequire } from 'node:module';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { heap, importInternal, median, nowNs, random } from './lib.mjs';
+
+// Before anything is allocated: the sweep after each full GC belongs to that GC, not to the next timed run.
+v8.setFlagsFromString('--no-concurrent-sweeping');
 
 const require = createRequire(import.meta.url);
 const { Presence } = require('phoenix');
@@ -242,21 +257,32 @@ function applyCost(n) {
 
   const rounds = n >= 100_000 ? ROUNDS_LARGE : ROUNDS;
   const samples = Object.fromEntries(NAMES.map((name) => [name, []]));
+  const wallSamples = Object.fromEntries(NAMES.map((name) => [name, []]));
   for (let r = 1; r <= rounds; r++) {
     for (let j = 0; j < NAMES.length; j++) {
       const name = NAMES[(j + r) % NAMES.length];
       const x = impls[name].make();
       heap();
+      const c0 = process.cpuUsage();
       const t0 = nowNs();
       x.run(events[name]);
-      const ns = Number(nowNs() - t0) / total;
+      const wall = Number(nowNs() - t0) / total;
+      const { user, system } = process.cpuUsage(c0);
       if (x.size() !== 0) throw new Error(`${name}: not empty at the end`);
       x.dispose();
-      samples[name].push(ns);
+      samples[name].push(((user + system) * 1000) / total);
+      wallSamples[name].push(wall);
     }
   }
   const out = { n, events: total, rounds };
-  for (const name of NAMES) out[name] = { nsPerEvent: median(samples[name]), samples: samples[name].map((x) => Math.round(x)) };
+  for (const name of NAMES) {
+    out[name] = {
+      nsPerEvent: median(samples[name]),
+      samples: samples[name].map((x) => Math.round(x)),
+      wallNsPerEvent: median(wallSamples[name]),
+      wallSamples: wallSamples[name].map((x) => Math.round(x)),
+    };
+  }
   return out;
 }
 
