@@ -20,12 +20,13 @@
 // (`wallNsPerEvent`). Work done inside the loop (GC of garbage it makes, timers it arms) counts: that
 // is the cost a page pays.
 //
-// Two things keep one implementation from paying for another (both measured, 2 shared vCPUs):
+// Three things keep one sample from paying for another or for the neighbours (measured, 2 shared vCPUs):
 // - V8 sweeps the old generation on a helper thread after a full GC. The heap holds all four streams
 //   (hundreds of MB at N = 100 000), so after `gc()` that sweep ran on into the next timed window and
 //   took CPU from it: at N = 1 000 it doubled ours (0.33 → 0.75 µs) and quadrupled the Map floor
-//   (0.08 → 0.31 µs), whose run lasts ~10 ms and overlapped it entirely. That deflated the N = 1 000
-//   denominators unevenly, the Map's most. Sweeping is done inside the GC pause instead.
+//   (0.08 → 0.31 µs), whose run lasts ~10 ms and overlapped it entirely. That inflated the N = 1 000
+//   figures unevenly, the Map's most, so its flatness ratio came out low and swung between runs.
+//   Sweeping is done inside the GC pause instead (after it, < 1.5 ms of CPU in 150 ms idle).
 // - Wall time on a shared machine mostly measures the neighbours (load 6–9 on 2 vCPUs while other
 //   work runs); CPU time counts only this process, helper threads included (an implementation's own
 //   parallel GC work still counts), as peer-actors.mjs does.
