@@ -5,6 +5,11 @@
 //
 // Parts: roster (apply cost), memory, e2e (emulator, real SDK clients), browser (Chromium), network,
 // bundle. `--quick` shrinks every part (for trying the harness, not for figures).
+//
+// Every goal that has an anchor is a ratio to that anchor measured in the same run (this machine's
+// timings swing with its neighbours; a ratio within one run does not): apply ÷ awareness and ÷ phoenix,
+// flatness ÷ the Map floor's, set() → others ÷ the bare SDK, Chromium busy ÷ the bare-SDK page.
+// Goals without an anchor (apply ≤ 1 µs, memory, ready, writes/min, bundle bytes) stay absolute.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,10 +90,12 @@ function goal(what, ok, detail) {
   goals.push({ what, met: ok, detail });
 }
 const section = (title) => rows.push([`— ${title}`, '', '', '']);
+/** "1.42×": ours ÷ anchor, '–' when the anchor is missing. */
+const times = (ours, anchor) => (anchor > 0 && Number.isFinite(ours) ? `${(ours / anchor).toFixed(2)}×` : '–');
 const row = (what, ours, anchors, target) => rows.push([what, ours, anchors, target]);
 
 if (results.apply) {
-  section('1. roster apply cost, ns/event (joins + 100 000 updates + leaves; median of rounds)');
+  section('1. roster apply cost, CPU time per event (joins + 100 000 updates + leaves; median of rounds)');
   for (const r of results.apply.results) {
     row(`N = ${r.n.toLocaleString('en-US')} (${r.events.toLocaleString('en-US')} events)`, us(r.ours.nsPerEvent),
       `awareness ${us(r.awareness.nsPerEvent)} · phoenix ${us(r.phoenix.nsPerEvent)} · Map ${us(r.map.nsPerEvent)}`,
@@ -104,9 +111,11 @@ if (results.apply) {
   }
   if (by[1000] && by[100_000]) {
     const ratio = (name) => by[100_000][name].nsPerEvent / by[1000][name].nsPerEvent;
-    row('flatness: N = 100 000 ÷ N = 1 000', `${ratio('ours').toFixed(2)}×`, `awareness ${ratio('awareness').toFixed(2)}× · phoenix ${ratio('phoenix').toFixed(2)}× · Map ${ratio('map').toFixed(2)}×`, 'flat');
+    row('flatness: N = 100 000 ÷ N = 1 000', `${ratio('ours').toFixed(2)}× (${times(ratio('ours'), ratio('map'))} the Map's)`,
+      `awareness ${ratio('awareness').toFixed(2)}× · phoenix ${ratio('phoenix').toFixed(2)}× · Map ${ratio('map').toFixed(2)}×`, '≤ 1.15× the Map floor’s');
     results.flatness = Object.fromEntries(['ours', 'awareness', 'phoenix', 'map'].map((n) => [n, ratio(n)]));
-    goal('apply flat in N (100 000 ÷ 1 000 no worse than the Map floor’s)', ratio('ours') <= ratio('map') * 1.15, `${ratio('ours').toFixed(2)}× (Map ${ratio('map').toFixed(2)}×)`);
+    goal('apply flat in N (100 000 ÷ 1 000 ≤ 1.15× the Map floor’s)', ratio('ours') <= ratio('map') * 1.15,
+      `${ratio('ours').toFixed(2)}× = ${times(ratio('ours'), ratio('map'))} the Map's ${ratio('map').toFixed(2)}×`);
   }
 }
 if (results.memory) {
@@ -119,14 +128,21 @@ if (results.memory) {
 }
 if (results.e2e) {
   section('3. end to end on the emulator (K real SDK clients in one Node process, emulator in another)');
+  // p50 against the bare SDK at K = 50 and 200; p99 has no ratio goal yet and keeps its absolute one.
+  const gated = new Set([50, 200]);
   for (const r of results.e2e.latency) {
-    row(`K = ${r.k}: set() → all others show it`, `p50 ${f1(r.p50)} ms · p99 ${f1(r.p99)} ms`,
-      `bare SDK (subscribe only, same harness): last receiver p50 ${f1(r.sdk?.p50)} ms · p99 ${f1(r.sdk?.p99)} ms`, r.k === 50 ? 'p50 ≤ 15 · p99 ≤ 50 ms' : '');
-    row(`K = ${r.k}: per receiver`, `p50 ${f1(r.receiverP50)} ms · p99 ${f1(r.receiverP99)} ms`, `bare SDK per receiver p50 ${f1(r.sdk?.receiverP50)} ms`, '');
-    if (r.k === 50) {
-      goal('e2e p50 ≤ 15 ms at K = 50', r.p50 <= 15, `${f1(r.p50)} ms (bare SDK ${f1(r.sdk?.p50)} ms)`);
-      goal('e2e p99 ≤ 50 ms at K = 50', r.p99 <= 50, `${f1(r.p99)} ms`);
+    const target = [gated.has(r.k) ? 'p50 ≤ 1.5× bare SDK' : '', r.k === 50 ? 'p99 ≤ 50 ms' : ''].filter(Boolean).join(' · ');
+    row(`K = ${r.k}: set() → all others show it`, `p50 ${f1(r.p50)} ms (${times(r.p50, r.sdk?.p50)} bare SDK) · p99 ${f1(r.p99)} ms (${times(r.p99, r.sdk?.p99)})`,
+      `bare SDK (subscribe only, same harness): last receiver p50 ${f1(r.sdk?.p50)} ms · p99 ${f1(r.sdk?.p99)} ms`, target);
+    row(`K = ${r.k}: per receiver`, `p50 ${f1(r.receiverP50)} ms (${times(r.receiverP50, r.sdk?.receiverP50)}) · p99 ${f1(r.receiverP99)} ms`, `bare SDK per receiver p50 ${f1(r.sdk?.receiverP50)} ms`, '');
+    if (gated.has(r.k)) {
+      goal(`e2e p50 ≤ 1.5× the bare SDK at K = ${r.k}`, r.sdk?.p50 > 0 && r.p50 <= 1.5 * r.sdk.p50, `${f1(r.p50)} ms = ${times(r.p50, r.sdk?.p50)} the bare SDK's ${f1(r.sdk?.p50)} ms`);
     }
+    if (r.k === 50) goal('e2e p99 ≤ 50 ms at K = 50', r.p99 <= 50, `${f1(r.p99)} ms (bare SDK ${f1(r.sdk?.p99)} ms)`);
+  }
+  // A full run that lost a gated K must say so; --quick runs K = 10 only.
+  for (const k of quick ? [] : gated) {
+    if (!results.e2e.latency.some((r) => r.k === k)) goal(`e2e p50 ≤ 1.5× the bare SDK at K = ${k}`, false, `K = ${k} was not run`);
   }
   const ready = results.e2e.ready;
   if (ready) {
@@ -137,16 +153,21 @@ if (results.e2e) {
 if (results.browser) {
   const b = results.browser;
   section(`4. rendering in Chromium: ${b.people} people in $presence.list`);
-  row(`${f0(b.stream.framesPerS)} events/s received (driver sent ${f0(b.sent.perS)}/s)`, `busy ${f1(100 * b.stream.busyShare)} % · ${f1(b.stream.commitsPerS)} commits/s`,
-    `bare SDK page, same stream: busy ${f1(100 * b.bareSdk?.busyShare)} % · idle page ${f1(100 * b.idle.busyShare)} %`, '≤ 5 % · ≤ 60/s');
+  const bare = b.bareSdk?.busyShare;
+  row(`${f0(b.stream.framesPerS)} events/s received (driver sent ${f0(b.sent.perS)}/s)`,
+    `busy ${f1(100 * b.stream.busyShare)} % (${times(b.stream.busyShare, bare)} bare SDK) · ${f1(b.stream.commitsPerS)} commits/s`,
+    `bare SDK page, same stream: busy ${f1(100 * bare)} % · idle page ${f1(100 * b.idle.busyShare)} %`, '≤ 2× bare SDK · ≤ 60/s');
   row('  long tasks (> 50 ms) while streaming', `${b.stream.longTasks} (${f0(b.stream.longTaskMsPerS)} ms/s)`, '', '');
-  goal('render busy ≤ 5 % at 400 events/s, 1 000 people', b.stream.busyShare <= 0.05 && b.stream.framesPerS >= 0.9 * b.rate, `${f1(100 * b.stream.busyShare)} % at ${f0(b.stream.framesPerS)} events/s`);
+  goal(`render busy ≤ 2× the bare-SDK page at ${b.rate} events/s, ${b.people} people`,
+    bare > 0 && b.stream.busyShare <= 2 * bare && b.stream.framesPerS >= 0.9 * b.rate,
+    `${f1(100 * b.stream.busyShare)} % = ${times(b.stream.busyShare, bare)} the bare SDK's ${f1(100 * bare)} % at ${f0(b.stream.framesPerS)} events/s`);
   goal('render ≤ 60 DOM commits/s', b.stream.commitsPerS <= 60, `${f1(b.stream.commitsPerS)}/s`);
 }
 if (results.bundle) {
   section('5. bundle: dist/manifest.appwrite.presences.js (xstate inside)');
-  row('min / min+gzip -9', `${f0(results.bundle.minBytes)} B / ${f0(results.bundle.gzipBytes)} B`, '', '≤ 16 384 B gzip');
-  goal('bundle ≤ 16 KB min+gzip', results.bundle.gzipBytes <= 16_384, `${f0(results.bundle.gzipBytes)} B`);
+  // No anchor: xstate inside is part of the product. 21 000 B is the goal now, 16 384 B the aim.
+  row('min / min+gzip -9', `${f0(results.bundle.minBytes)} B / ${f0(results.bundle.gzipBytes)} B`, '', '≤ 21 000 B gzip now (aim 16 384 B)');
+  goal('bundle ≤ 21 000 B min+gzip', results.bundle.gzipBytes <= 21_000, `${f0(results.bundle.gzipBytes)} B (aim 16 384 B)`);
 }
 if (results.network) {
   const n = results.network;
