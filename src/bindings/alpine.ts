@@ -78,8 +78,8 @@ export const animationFrames: FrameScheduler = {
 /**
  * The roster is committed to the page at most this often (`me`, `ready` and `error` every frame).
  * A change after a quiet spell shows in the next frame; a stream of them (hundreds of events a
- * second in a big room) shows at least every 250 ms instead of making the browser lay the list
- * out 60 times a second.
+ * second in a big room) shows every 250 ms, or up to every ROSTER_MAX_MS where commits are dear
+ * (ROSTER_SHARE), instead of making the browser lay the list out 60 times a second.
  */
 export const ROSTER_EVERY_MS = 250;
 
