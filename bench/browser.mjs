@@ -8,8 +8,11 @@
 //                          [--no-list]
 //
 // --no-list (a diagnosis, not a figure): the page shows only the count, so the library's and
-// Alpine's per-event cost can be told from the list's rendering. BENCH_TRACE=1 prints where the
-// renderer's time went (Chromium trace events summed by name: Paint, Layout, FunctionCall, …).
+// Alpine's per-event cost can be told from the list's rendering. BENCH_TRACE=1 prints where each
+// page's renderer main thread spent its time (Chromium trace events, self time by name: Paint,
+// Layout, FunctionCall, …; BENCH_TRACE_DUMP=prefix also saves the raw events as prefix.<page>.json);
+// BENCH_PROFILE=file.cpuprofile saves each page's CPU profile (the bare page's as file.bare.cpuprofile).
+// None of them is on in a measured run: they add their own cost to the busy share they watch.
 //
 // Measured over SECONDS, after the page is ready and the stream has run for 2 s:
 //   busy      main-thread task time of the renderer (CDP Performance.getMetrics TaskDuration),
@@ -161,6 +164,57 @@ async function measure(page, cdp, seconds) {
   };
 }
 
+/**
+ * BENCH_PROFILE=file.cpuprofile: record the page's CPU profile over the measured window (the bare
+ * SDK page's goes to file.bare.cpuprofile). BENCH_TRACE=1: print the renderer main thread's time
+ * by trace event, self time (nested events not counted twice), for both pages. Both add their own
+ * cost to the busy share they watch.
+ */
+async function diagnose(cdp, label) {
+  const profile = process.env.BENCH_PROFILE;
+  const file = profile && label !== 'ours' ? profile.replace(/(\.cpuprofile)?$/, '.bare.cpuprofile') : profile;
+  if (file) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+  }
+  const trace = [];
+  if (process.env.BENCH_TRACE) {
+    cdp.on('Tracing.dataCollected', (data) => trace.push(...data.value));
+    await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  }
+  const t0 = Date.now();
+  return {
+    async stop() {
+      const wall = Date.now() - t0;
+      if (process.env.BENCH_TRACE) {
+        const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+        await cdp.send('Tracing.end');
+        await complete;
+        if (process.env.BENCH_TRACE_DUMP) writeFileSync(`${process.env.BENCH_TRACE_DUMP}.${label.replace(/\W/g, '')}.json`, JSON.stringify(trace));
+        log(`trace, ${label} page, renderer main thread, self time (tracing on: busy share inflated):`);
+        for (const [name, us] of mainThreadSelfTime(trace).slice(0, 15)) log(`${(us / 1000).toFixed(0).padStart(6)} ms ${(us / 10 / wall).toFixed(1).padStart(5)} % ${name}`);
+      }
+      if (file) writeFileSync(file, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    },
+  };
+}
+
+/** Complete ('X') events on CrRendererMain, each minus the events nested in it, summed by name, largest first. */
+function mainThreadSelfTime(trace) {
+  const main = new Set(trace.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const events = trace.filter((e) => e.ph === 'X' && e.dur !== undefined && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const self = new Map();
+  const stack = [];
+  for (const e of events) {
+    while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+    const parent = stack.at(-1);
+    if (parent) self.set(parent.name, self.get(parent.name) - e.dur);
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur);
+    stack.push(e);
+  }
+  return [...self].sort((a, b) => b[1] - a[1]);
+}
+
 // Never outlive the budget: whatever happens, this process ends within 3 minutes.
 setTimeout(() => {
   console.error('browser benchmark: watchdog fired after 180 s');
@@ -208,27 +262,9 @@ try {
   results.idle = await measure(page, cdp, Math.min(SECONDS, 5));
   const driver = stream(admin, ids, RATE);
   await sleep(2000);
-  // BENCH_PROFILE=file.cpuprofile: also record the page's CPU profile over the measured window.
-  if (process.env.BENCH_PROFILE) {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.start');
-  }
-  const trace = [];
-  if (process.env.BENCH_TRACE) {
-    cdp.on('Tracing.dataCollected', (data) => trace.push(...data.value));
-    await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
-  }
+  const diagnosis = await diagnose(cdp, 'ours');
   results.stream = await measure(page, cdp, SECONDS);
-  if (process.env.BENCH_TRACE) {
-    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
-    await cdp.send('Tracing.end');
-    await complete;
-    const byName = new Map();
-    for (const e of trace) if (e.ph === 'X' && e.dur) byName.set(e.name, (byName.get(e.name) ?? 0) + e.dur);
-    log('trace (all renderer threads, tracing on: busy share inflated):');
-    for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`${(us / 1000).toFixed(0).padStart(6)} ms ${name}`);
-  }
-  if (process.env.BENCH_PROFILE) writeFileSync(process.env.BENCH_PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+  await diagnosis.stop();
   await page.close();
 
   // The anchor: a bare SDK subscription in a fresh page (own session), same stream still running.
@@ -251,7 +287,9 @@ try {
   const bareCdp = await bareContext.newCDPSession(bare);
   await bareCdp.send('Performance.enable');
   await sleep(2000);
+  const bareDiagnosis = await diagnose(bareCdp, 'bare SDK');
   results.bareSdk = await measure(bare, bareCdp, Math.min(SECONDS, 6));
+  await bareDiagnosis.stop();
   results.sent = driver.stop();
   results.sent.perS = results.sent.sent / results.sent.seconds;
   results.rate = RATE;

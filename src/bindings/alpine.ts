@@ -4,8 +4,11 @@
  * renders once; the roster is committed at most every ROSTER_EVERY_MS, except together with a
  * change of `me` or `ready` (so `me` and our own record, `ready` and the list, always agree) and
  * whenever the session is not ready (a stream only flows while it is; stop() empties the list at once).
- * While the roster waits for its turn no frame is requested (a timer does the waiting): a frame
- * costs the page a rendering pass even when nothing is written.
+ * A commit's cost (its frame: Alpine's effects, style, layout, paint) is measured, and the next one
+ * waits until commits would take at most ROSTER_SHARE of the main thread, never over ROSTER_MAX_MS:
+ * a page that lays out a thousand rows pays a whole-list rendering pass per commit, however few
+ * rows changed. While the roster waits for its turn no frame is requested (a timer does the
+ * waiting): a frame costs the page a rendering pass even when nothing is written.
  * Records are the binding's own copies, patched in place, field by field (metadata by value): a
  * status change re-renders only what reads that person's status; `list` is a new array (and
  * `x-for` runs) only when someone comes, goes or moves. `$presence` returns the same facade
@@ -51,30 +54,54 @@ export type PresenceSource = Pick<PresenceController, 'start' | 'set' | 'clear' 
 
 export interface FrameScheduler {
   request(callback: () => void): unknown;
+  /**
+   * Calls back in a later task, once the frame that `request`'s callback is part of has been
+   * rendered. Without it commits are not measured (and never spaced wider than `rosterEveryMs`).
+   */
+  after?(callback: () => void): unknown;
 }
+
+const hidden = () => (globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === 'hidden';
 
 /** requestAnimationFrame when the page has one, else a 16 ms timer (looked up at call time). */
 export const animationFrames: FrameScheduler = {
   request(callback) {
     const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => unknown }).requestAnimationFrame;
     // A hidden page gets no animation frames; its roster must still be current when it comes back.
-    const hidden = (globalThis as { document?: { visibilityState?: string } }).document?.visibilityState === 'hidden';
-    return raf && !hidden ? raf(callback) : setTimeout(callback, 16);
+    return raf && !hidden() ? raf(callback) : setTimeout(callback, 16);
   },
+  // A task queued from an animation frame callback runs after that frame's style, layout and
+  // paint. A hidden page renders nothing and its timers are throttled: nothing to measure there.
+  after: (callback) => hidden() || setTimeout(callback, 0),
 };
 
 /**
  * The roster is committed to the page at most this often (`me`, `ready` and `error` every frame).
  * A change after a quiet spell shows in the next frame; a stream of them (hundreds of events a
- * second in a big room) shows at least every 250 ms instead of making the browser lay the list
- * out 60 times a second.
+ * second in a big room) shows every 250 ms, or up to every ROSTER_MAX_MS where commits are dear
+ * (ROSTER_SHARE), instead of making the browser lay the list out 60 times a second.
  */
 export const ROSTER_EVERY_MS = 250;
+
+/**
+ * Share of the main thread roster commits may take under a stream: a commit whose frame took
+ * 10 ms is followed by the next no sooner than 500 ms later. Measured in Chromium on a page that
+ * lists 1 000 people under 400 status changes a second (bench/browser.mjs), a commit's frame costs
+ * ~5 ms whatever changed plus ~70 µs per changed row (Alpine's effect, then that row's style,
+ * layout and paint): every 250 ms that was ~11 ms a commit, 4–5 % of the main thread for the
+ * list alone; spaced by this share (capped at ROSTER_MAX_MS), ~2.5 %.
+ */
+export const ROSTER_SHARE = 0.02;
+/** However dear the commits, a stream of changes shows at least this often. */
+export const ROSTER_MAX_MS = 1_000;
 
 export interface BindOptions {
   /** When to flush (default: animation frames, a 16 ms timer while hidden). */
   frames?: FrameScheduler;
-  /** Least time between two roster commits, in ms (default ROSTER_EVERY_MS; 0 = every frame). */
+  /**
+   * Least time between two roster commits, in ms (default ROSTER_EVERY_MS; 0 = every frame);
+   * measured commits stretch it (see ROSTER_SHARE) up to ROSTER_MAX_MS.
+   */
   rosterEveryMs?: number;
 }
 
@@ -102,6 +129,8 @@ export function bindPresence(
   let scheduled = false;
   let rosterVersion = controller.rosterVersion();
   let lastRosterCommit = -Infinity;
+  /** The spacing the last measured commit asks for. */
+  let rosterEvery = rosterEveryMs;
   let rosterTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -142,7 +171,7 @@ export function bindPresence(
   };
 
   /** ms until the roster may be committed again (≤ 0: now). */
-  const rosterWait = () => lastRosterCommit + rosterEveryMs - Date.now();
+  const rosterWait = () => lastRosterCommit + rosterEvery - Date.now();
   const armRosterTimer = () => {
     if (rosterTimer !== undefined) return;
     rosterTimer = setTimeout(() => {
@@ -154,16 +183,22 @@ export function bindPresence(
   /** The roster goes with this view at once, throttle or not: it is due, or `me`/`ready` change, or no stream flows. */
   const rosterNow = (next: PresenceView) => rosterWait() <= 0 || !next.ready || view.me !== next.me || view.ready !== next.ready;
 
-  /** `now`: commit whatever changed, throttle or not (a command has just settled). */
-  const flush = (now = false) => {
+  /**
+   * `now`: commit whatever changed, throttle or not (a command has just settled). `inFrame`: the
+   * call is an animation frame's, so what the commit costs the page can be measured.
+   */
+  const flush = (now = false, inFrame = false) => {
     scheduled = false;
     const next = controller.view();
     // Assign only what changed: each assignment is a reactive write that Alpine re-renders.
     if (rosterVersion !== controller.rosterVersion()) {
       if (now || rosterNow(next)) {
         rosterVersion = controller.rosterVersion();
-        lastRosterCommit = Date.now();
+        const started = (lastRosterCommit = Date.now());
         commitRoster(next.list);
+        // From here to the next task: Alpine's effects, then the frame's style, layout and paint.
+        if (inFrame)
+          frames.after?.(() => (rosterEvery = Math.max(rosterEveryMs, Math.min((Date.now() - started) / ROSTER_SHARE, ROSTER_MAX_MS))));
       } else {
         // Under a stream of events the page re-lays out its list a few times a second, not 60.
         armRosterTimer();
@@ -184,7 +219,7 @@ export function bindPresence(
       return;
     }
     scheduled = true;
-    frames.request(() => flush());
+    frames.request(() => flush(false, true));
   };
   controller.subscribe(schedule);
   /** A command's promise resolves with `$presence` already showing its outcome, not a frame later. */

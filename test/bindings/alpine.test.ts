@@ -1,7 +1,15 @@
 // @vitest-environment happy-dom
 import Alpine from 'alpinejs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { bindPresence, ROSTER_EVERY_MS, type FrameScheduler, type PresenceMagic, type PresenceSource } from '../../src/bindings/alpine';
+import {
+  bindPresence,
+  ROSTER_EVERY_MS,
+  ROSTER_MAX_MS,
+  ROSTER_SHARE,
+  type FrameScheduler,
+  type PresenceMagic,
+  type PresenceSource,
+} from '../../src/bindings/alpine';
 import type { PresenceView } from '../../src/presence';
 import { colorOf, type PresenceRecord } from '../../src/records';
 
@@ -179,6 +187,26 @@ describe('$presence in Alpine (happy-dom)', () => {
     Alpine.release(stop);
   });
 
+  it('rows that did not change cost Alpine nothing, even when the roster hands over new record objects', async () => {
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'away'), person('u3', 'busy')) }, true);
+    frames.run();
+    await tick();
+    const runs: Record<string, number> = { u1: 0, u2: 0, u3: 0 };
+    const effects = ['u1', 'u2', 'u3'].map((id) =>
+      Alpine.effect(() => {
+        const record = magic.of(id)!;
+        void [record.userId, record.status, record.metadata.name, record.metadata.color, record.color, record.lastSeen, record.expiresAt];
+        runs[id]!++;
+      }),
+    );
+    // Equal by value, new objects (a rebuilt list); only u2's status differs.
+    fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'editing'), person('u3', 'busy')) }, true);
+    frames.run();
+    await tick();
+    expect(runs).toEqual({ u1: 1, u2: 2, u3: 1 });
+    effects.forEach((effect) => Alpine.release(effect));
+  });
+
   it('someone coming, going or moving rebuilds the list and keeps the others\' records', async () => {
     fake.emit({ ...rosterOf(person('u1', 'online'), person('u2', 'away')) }, true);
     frames.run();
@@ -326,6 +354,65 @@ describe('roster commits under a stream of events', () => {
   });
 });
 
+describe('roster commits spaced by what they cost the page', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Frames 16 ms after they are asked for, each commit's frame taking `cost` ms to render. */
+  function costly(cost: number) {
+    vi.useFakeTimers();
+    const fake = fakeSource();
+    const frames: FrameScheduler = {
+      request: (cb) => setTimeout(cb, 16),
+      after: (cb) => setTimeout(cb, cost),
+    };
+    const magic = bindPresence({ reactive: (v) => v, magic: () => undefined }, fake.source, { frames });
+    return { fake, magic };
+  }
+
+  /** 100 status changes a second for `seconds`; when each new status first showed, in ms from the start. */
+  function stream({ fake, magic }: ReturnType<typeof costly>, seconds: number) {
+    const shown: number[] = [];
+    const t0 = Date.now();
+    let last = '';
+    for (let i = 0; i < seconds * 100; i++) {
+      fake.emit({ ...rosterOf(person('u1', `s${i}`)), ready: true }, true);
+      vi.advanceTimersByTime(10);
+      const status = magic.of('u1')?.status ?? '';
+      if (status !== last) shown.push(Date.now() - t0), (last = status);
+    }
+    return shown;
+  }
+  const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+  it('a commit whose frame took 12 ms is followed by the next no sooner than 12 ms / ROSTER_SHARE', () => {
+    const binding = costly(12);
+    const shown = stream(binding, 5);
+    const spacing = 12 / ROSTER_SHARE;
+    expect(spacing).toBeGreaterThan(ROSTER_EVERY_MS);
+    // The first commit is measured before the second is due; from then on the spacing holds.
+    for (const gap of gaps(shown).slice(1)) expect(gap).toBeGreaterThanOrEqual(spacing);
+    expect(shown.length).toBeGreaterThanOrEqual((5000 - ROSTER_EVERY_MS) / (spacing + 20));
+    vi.advanceTimersByTime(spacing + 16);
+    expect(binding.magic.of('u1')?.status).toBe('s499'); // the last change still shows
+  });
+
+  it('however dear the commits, a stream shows at least every ROSTER_MAX_MS', () => {
+    const shown = stream(costly(100), 5);
+    for (const gap of gaps(shown).slice(1)) {
+      expect(gap).toBeGreaterThanOrEqual(ROSTER_MAX_MS);
+      expect(gap).toBeLessThanOrEqual(ROSTER_MAX_MS + 30); // the frame, and the 10 ms between events
+    }
+  });
+
+  it('cheap commits keep the ROSTER_EVERY_MS rhythm', () => {
+    const shown = stream(costly(1), 3);
+    for (const gap of gaps(shown)) expect(gap).toBeLessThanOrEqual(ROSTER_EVERY_MS + 30);
+    expect(shown.length).toBeGreaterThanOrEqual(3000 / (ROSTER_EVERY_MS + 30));
+  });
+});
+
 describe('default frame scheduler', () => {
   it('falls back to a timer when the page is hidden', async () => {
     vi.useFakeTimers();
@@ -335,7 +422,15 @@ describe('default frame scheduler', () => {
     animationFrames.request(spy);
     vi.advanceTimersByTime(16);
     expect(spy).toHaveBeenCalledTimes(1);
+    // Nothing is rendered while hidden (and timers are throttled): no commit is measured there.
+    const after = vi.fn();
+    animationFrames.after?.(after);
+    vi.advanceTimersByTime(1_000);
+    expect(after).not.toHaveBeenCalled();
     Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+    animationFrames.after?.(after);
+    vi.advanceTimersByTime(0);
+    expect(after).toHaveBeenCalledTimes(1);
     vi.useRealTimers();
   });
 });
