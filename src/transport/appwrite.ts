@@ -4,7 +4,8 @@
  * Invariants: wire shapes are translated here only, by the pure codec at the top (`toPeerDoc`,
  * `toTransportEvent`, `permissionsFor`); a malformed row or frame becomes a warning, never a
  * throw; the SDK is injected (`import * as Appwrite from 'appwrite'` or `window.Appwrite`) and
- * only its types are imported, so the CDN bundle never carries a second copy of it.
+ * only its types are imported, so the CDN bundle never carries a second copy of it. Peer events
+ * go to the session's direct feed while it is open (`FeedCommand`), otherwise to the machine.
  */
 import type {
   Account,
@@ -20,11 +21,13 @@ import type {
 } from 'appwrite';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type {
+  FeedCommand,
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
   Metadata,
   PeerDoc,
+  PeerEvent,
   PublishInput,
   PublishOutput,
   RemoveInput,
@@ -340,6 +343,8 @@ function refusedExpiry(error: unknown): boolean {
 
 interface Watcher {
   sendBack: (event: TransportEvent) => void;
+  /** The session's direct feed while its roster is live (see `FeedCommand`), else null. */
+  feed: ((event: PeerEvent) => boolean) | null;
   subscription?: RealtimeSubscription;
   /** Pending `transport.connected`, armed when the socket (re)opens. */
   timer?: ReturnType<typeof setTimeout>;
@@ -551,15 +556,21 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
    * missed until the peer's next heartbeat (an upsert) or its `expiresAt` (a delete).
    * The first `transport.connected` after start also closes this window for the initial list.
    */
-  const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack }) => {
-    const w: Watcher = { sendBack, closed: false };
+  const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack, receive }) => {
+    const w: Watcher = { sendBack, feed: null, closed: false };
     watchers.add(w);
+    receive((command) => {
+      const feed = command as FeedCommand;
+      w.feed = feed.type === 'feed.open' ? feed.apply : null;
+    });
     const channel = sdk.Channel?.presences() ?? 'presences';
     const onFrame = (frame: RealtimeResponseEvent<unknown>) => {
       if (w.closed) return;
+      // First: a `connected` that takes the roster out of live closes the feed before the event.
       if (w.timer !== undefined) connectedNow(w);
       const event = toTransportEvent(frame);
       if (event.type === 'transport.warning') warn(event.reason);
+      else if (w.feed?.(event)) return;
       sendBack(event);
     };
     let subscribing: Promise<RealtimeSubscription>;

@@ -4,9 +4,10 @@
  * `provide()`), named delays, guards and actions. Guards and actions only read and write the
  * context; every rule about WHEN they apply lives in the machine config.
  */
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, spawnChild, stopChild, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
 import type {
+  FeedCommand,
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
@@ -27,7 +28,7 @@ import {
   SIGN_IN_NEEDED,
   startProblem,
 } from './commands';
-import { applyPeer, bufferPeer, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, sampleEventTime, showSelf } from './peers';
+import { applyPeer, bufferPeer, directFeed, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, sampleEventTime, showSelf } from './peers';
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
@@ -361,6 +362,9 @@ export const implementations = setup({
       sampleEventTime(context, event);
       applyPeer(context, event);
     },
+    /** The roster is live: the watcher may apply others' events itself (see `directFeed`). */
+    openFeed: sendTo('watchPeers', ({ context }): FeedCommand => ({ type: 'feed.open', apply: directFeed(context) })),
+    closeFeed: sendTo('watchPeers', { type: 'feed.close' } satisfies FeedCommand),
     resetRoster: ({ context, event }) => {
       assertEvent(event, 'xstate.done.actor.loadRoster');
       resetRoster(context, event.output);
