@@ -560,8 +560,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     const w: Watcher = { sendBack, feed: null, closed: false };
     watchers.add(w);
     receive((command) => {
-      const feed = command as FeedCommand;
-      w.feed = feed.type === 'feed.open' ? feed.apply : null;
+      if (command.type === 'feed') w.feed = (command as FeedCommand).apply;
     });
     const channel = sdk.Channel?.presences() ?? 'presences';
     const onFrame = (frame: RealtimeResponseEvent<unknown>) => {

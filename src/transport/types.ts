@@ -83,13 +83,13 @@ export type TransportEvent =
 export type PeerEvent = Extract<TransportEvent, { type: 'peer.upserted' | 'peer.deleted' }>;
 
 /**
- * What the session tells `watchPeers` (the direct feed). `feed.open` while the roster is live:
- * the watcher may hand each peer event to `apply` instead of sending it back, and sends back
- * those `apply` declines (our own row's: the machine must see them). `feed.close` when the roster
- * stops being live (a list in flight buffers): from then on every event is sent back again.
- * A watcher that ignores both stays correct; it only pays the machine's step for every event.
+ * What the session tells `watchPeers` (the direct feed): `apply` when the roster becomes live —
+ * the watcher may hand each peer event to it instead of sending it back, and sends back those it
+ * declines (our own row's: the machine must see them) — and null when the roster stops being
+ * live (a list in flight buffers): from then on every event is sent back again. A watcher that
+ * ignores it stays correct; it only pays the machine's step for every event.
  */
-export type FeedCommand = { type: 'feed.open'; apply: (event: PeerEvent) => boolean } | { type: 'feed.close' };
+export type FeedCommand = { type: 'feed'; apply: ((event: PeerEvent) => boolean) | null };
 
 /**
  * The named effects the session machine invokes. Every backend provides all of them; the

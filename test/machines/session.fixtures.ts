@@ -49,7 +49,7 @@ export function isCallOf<S extends keyof Inputs>(call: Call | undefined, src: S)
   return call?.src === src;
 }
 
-type Feed = Extract<FeedCommand, { type: 'feed.open' }>['apply'];
+type Feed = NonNullable<FeedCommand['apply']>;
 
 export function fakeTransport(options: { feed?: boolean } = {}) {
   const calls: Call[] = [];
@@ -78,8 +78,7 @@ export function fakeTransport(options: { feed?: boolean } = {}) {
       const me: NonNullable<typeof watching> = { sendBack, input, feed: null };
       watching = me;
       receive((command) => {
-        const feed = command as FeedCommand;
-        if (options.feed !== false) me.feed = feed.type === 'feed.open' ? feed.apply : null;
+        if (command.type === 'feed' && options.feed !== false) me.feed = (command as FeedCommand).apply;
       });
       return () => {
         watchers--;

@@ -363,8 +363,8 @@ export const implementations = setup({
       applyPeer(context, event);
     },
     /** The roster is live: the watcher may apply others' events itself (see `directFeed`). */
-    openFeed: sendTo('watchPeers', ({ context }): FeedCommand => ({ type: 'feed.open', apply: directFeed(context) })),
-    closeFeed: sendTo('watchPeers', { type: 'feed.close' } satisfies FeedCommand),
+    openFeed: sendTo('watchPeers', ({ context }): FeedCommand => ({ type: 'feed', apply: directFeed(context) })),
+    closeFeed: sendTo('watchPeers', { type: 'feed', apply: null } satisfies FeedCommand),
     resetRoster: ({ context, event }) => {
       assertEvent(event, 'xstate.done.actor.loadRoster');
       resetRoster(context, event.output);
