@@ -19,6 +19,7 @@ import {
   RETRY_MAX_MS,
   REMOVE_ATTEMPTS,
   WRITE_GAP_MS,
+  type SessionEvent,
   type StartOptions,
 } from '../../src/machines/session';
 import { colorOf } from '../../src/records';
@@ -225,7 +226,8 @@ describe('the direct feed: others\' events skip the machine only while the roste
     const h = harness({
       ...options,
       inspect: (e) => {
-        if (e.type === '@xstate.event' && e.event.type.startsWith('peer.')) heard.push(`${e.event.type} ${(e.event as { peer: PeerDoc }).peer.userId}`);
+        const event = e.type === '@xstate.event' ? (e.event as SessionEvent) : null;
+        if (event?.type === 'peer.upserted' || event?.type === 'peer.deleted') heard.push(`${event.type} ${event.peer.userId}`);
       },
     });
     return { h, heard };

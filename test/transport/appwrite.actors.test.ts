@@ -253,7 +253,8 @@ describe('watchPeers', () => {
     const watcher = Object.values(w.actor.getSnapshot().children)[0]!;
     const fed: string[] = [];
     const apply = (event: { type: string; peer: { id: string } }) => (fed.push(`${event.type} ${event.peer.id}`), event.peer.id !== 'mine');
-    watcher.send({ type: 'feed', apply } satisfies FeedCommand);
+    const open: FeedCommand = { type: 'feed', apply };
+    watcher.send(open);
     rt.frame({ events: ['presences.a.upsert'], timestamp: UPDATED, payload: row('a') });
     rt.frame({ events: ['presences.mine.upsert'], timestamp: UPDATED, payload: row('mine') });
     rt.frame({ events: ['presences.x.upsert'], timestamp: UPDATED, payload: { $id: 'x' } });
@@ -262,7 +263,8 @@ describe('watchPeers', () => {
     expect(w.types()).toEqual(['transport.connected', 'peer.upserted', 'transport.warning']);
     expect(w.events[1]).toMatchObject({ peer: { id: 'mine' } });
 
-    watcher.send({ type: 'feed', apply: null } satisfies FeedCommand);
+    const close: FeedCommand = { type: 'feed', apply: null };
+    watcher.send(close);
     rt.frame({ events: ['presences.b.upsert'], timestamp: UPDATED, payload: row('b') });
     expect(fed).toHaveLength(3);
     expect(w.events.at(-1)).toMatchObject({ type: 'peer.upserted', peer: { id: 'b' } });
@@ -274,7 +276,8 @@ describe('watchPeers', () => {
     const rt = ScriptedRealtime.instances[0]!;
     const watcher = Object.values(w.actor.getSnapshot().children)[0]!;
     const order: string[] = [];
-    watcher.send({ type: 'feed', apply: () => (order.push('fed'), true) } satisfies FeedCommand);
+    const open: FeedCommand = { type: 'feed', apply: () => (order.push('fed'), true) };
+    watcher.send(open);
     rt.open();
     await vi.advanceTimersByTimeAsync(10);
     w.actor.subscribe(() => order.push(w.types().at(-1)!));
