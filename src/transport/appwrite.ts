@@ -132,28 +132,27 @@ export function toPeerDoc(payload: unknown): Decoded<PeerDoc> {
   if (!isRecord(payload)) return fail(`a presence row must be an object, got ${describe(payload)}`);
   const id = payload.$id;
   if (!isId(id)) return fail(`a presence row needs a string $id of 1–${ID_MAX} characters, got ${describe(id)}`);
-  const where = `presence ${JSON.stringify(clip(id))}`;
   const userId = payload.userId;
-  if (!isId(userId)) return fail(`${where}: userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
+  if (!isId(userId)) return refuse(id, `userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
   const status = payload.status;
   // Appwrite measures Text(255) in characters (code points): 200 emoji are 400 UTF-16 units but fit.
   if (typeof status !== 'string' || status.length === 0 || characters(status, STATUS_MAX + 1) > STATUS_MAX) {
-    return fail(`${where}: status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
+    return refuse(id, `status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
   }
   const updatedAt = parseTime(payload.$updatedAt);
-  if (updatedAt === null) return fail(`${where}: $updatedAt is not an ISO date, got ${describe(payload.$updatedAt)}`);
+  if (updatedAt === null) return refuse(id, `$updatedAt is not an ISO date, got ${describe(payload.$updatedAt)}`);
   let expiresAt: number | null = null;
   if (payload.expiresAt !== null && payload.expiresAt !== undefined) {
     expiresAt = parseTime(payload.expiresAt);
-    if (expiresAt === null) return fail(`${where}: expiresAt is not an ISO date, got ${describe(payload.expiresAt)}`);
+    if (expiresAt === null) return refuse(id, `expiresAt is not an ISO date, got ${describe(payload.expiresAt)}`);
   }
   const metadata = toMetadata(payload.metadata);
-  if (typeof metadata === 'string') return fail(`${where}: ${metadata}`);
+  if (typeof metadata === 'string') return refuse(id, metadata);
   // `metadata.team` decides which team's roster a row enters, but metadata is whatever the writer
   // typed. Only a member of a team may grant it read access (Appwrite refuses other grants), so a
   // team claim counts only when the row is readable by that team; anything else is a spoof.
   if (typeof metadata.team === 'string' && !readableByTeam(payload.$permissions, metadata.team)) {
-    return fail(`${where}: claims team ${JSON.stringify(clip(metadata.team))} but is not readable by that team`);
+    return refuse(id, `claims team ${JSON.stringify(clip(metadata.team))} but is not readable by that team`);
   }
   return { ok: true, doc: { id, userId, status, metadata, updatedAt, expiresAt } };
 }
@@ -305,6 +304,11 @@ function warning(reason: string): FrameEvent {
 
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
+}
+
+/** A row refused for `reason`, named by its id (built only then: decoding a good row makes no message). */
+function refuse(id: string, reason: string): { ok: false; reason: string } {
+  return fail(`presence ${JSON.stringify(clip(id))}: ${reason}`);
 }
 
 /** The permission list grants `read` to team `teamId` (the whole team or one of its roles). */
