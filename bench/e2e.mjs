@@ -6,6 +6,8 @@
 // Latency: one client calls set(status) (the sender rotates), and the sample is the time until the
 // LAST of the other K − 1 clients' rosters shows it (each checked on its controller's change
 // notification); p50 and p99 over the samples (nearest rank: with 30 samples p99 is the maximum).
+// The clock starts when set() is called, every receiver's probe already armed, as the anchor's
+// starts when the upsert is called with every callback already subscribed.
 // The per-receiver latencies are reported too. Samples start 300 ms apart after the previous one
 // completed (beyond the sender's 250 ms write gap), so each measures one write, not a queue.
 // Ready: a fresh guest start()s against a roster of ROSTER people seeded with a key; the figure is
@@ -42,8 +44,8 @@ function person(user) {
   return { ...user, controller };
 }
 
-/** Resolves with ms when `probe()` holds, re-checked on every change `controller` reports. */
-function when(controller, probe, timeoutMs, t0 = performance.now()) {
+/** Resolves with the time (performance.now()) when `probe()` holds, re-checked on every change `controller` reports. */
+function when(controller, probe, timeoutMs) {
   return new Promise((resolve, reject) => {
     let unsubscribe = () => {};
     const timer = setTimeout(() => {
@@ -52,9 +54,10 @@ function when(controller, probe, timeoutMs, t0 = performance.now()) {
     }, timeoutMs);
     const check = () => {
       if (!probe()) return;
+      const at = performance.now();
       clearTimeout(timer);
       unsubscribe();
-      resolve(performance.now() - t0);
+      resolve(at);
     };
     unsubscribe = controller.subscribe(check);
     check();
@@ -133,10 +136,11 @@ try {
       const sender = people[s % k];
       const status = `s${s}-k${k}`;
       const others = people.filter((p) => p !== sender);
+      // Every probe is armed before the clock starts, as the bare SDK's callbacks are.
+      const seen = others.map((p) => when(p.controller, () => p.controller.of(sender.userId)?.status === status, 10_000));
       const t0 = performance.now();
-      const seen = others.map((p) => when(p.controller, () => p.controller.of(sender.userId)?.status === status, 10_000, t0));
       const wrote = sender.controller.set(status);
-      const times = await Promise.all(seen);
+      const times = (await Promise.all(seen)).map((at) => at - t0);
       if (!(await wrote)) throw new Error('set() failed');
       samples.push(Math.max(...times));
       perReceiver.push(...times);

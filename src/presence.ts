@@ -196,13 +196,15 @@ const viewOf = (snapshot: SessionSnapshot) => ({ me: selectMe(snapshot), ready: 
 /** Calls every listener once per microtask, however many changes came within it. */
 function batched(listeners: Set<() => void>): (..._: unknown[]) => void {
   let queued = false;
+  // One flush function for the controller's life: a peer event costs no closure of its own.
+  const flush = () => {
+    queued = false;
+    for (const listener of listeners) listener();
+  };
   return () => {
     if (queued) return;
     queued = true;
-    queueMicrotask(() => {
-      queued = false;
-      for (const listener of listeners) listener();
-    });
+    queueMicrotask(flush);
   };
 }
 

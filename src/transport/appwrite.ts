@@ -4,7 +4,8 @@
  * Invariants: wire shapes are translated here only, by the pure codec at the top (`toPeerDoc`,
  * `toTransportEvent`, `permissionsFor`); a malformed row or frame becomes a warning, never a
  * throw; the SDK is injected (`import * as Appwrite from 'appwrite'` or `window.Appwrite`) and
- * only its types are imported, so the CDN bundle never carries a second copy of it.
+ * only its types are imported, so the CDN bundle never carries a second copy of it. Peer events
+ * go to the session's direct feed while it is open (`FeedCommand`), otherwise to the machine.
  */
 import type {
   Account,
@@ -20,11 +21,13 @@ import type {
 } from 'appwrite';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type {
+  FeedCommand,
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
   Metadata,
   PeerDoc,
+  PeerEvent,
   PublishInput,
   PublishOutput,
   RemoveInput,
@@ -129,28 +132,27 @@ export function toPeerDoc(payload: unknown): Decoded<PeerDoc> {
   if (!isRecord(payload)) return fail(`a presence row must be an object, got ${describe(payload)}`);
   const id = payload.$id;
   if (!isId(id)) return fail(`a presence row needs a string $id of 1–${ID_MAX} characters, got ${describe(id)}`);
-  const where = `presence ${JSON.stringify(clip(id))}`;
   const userId = payload.userId;
-  if (!isId(userId)) return fail(`${where}: userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
+  if (!isId(userId)) return refuse(id, `userId must be a string of 1–${ID_MAX} characters, got ${describe(userId)}`);
   const status = payload.status;
   // Appwrite measures Text(255) in characters (code points): 200 emoji are 400 UTF-16 units but fit.
   if (typeof status !== 'string' || status.length === 0 || characters(status, STATUS_MAX + 1) > STATUS_MAX) {
-    return fail(`${where}: status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
+    return refuse(id, `status must be a string of 1–${STATUS_MAX} characters, got ${describe(status)}`);
   }
   const updatedAt = parseTime(payload.$updatedAt);
-  if (updatedAt === null) return fail(`${where}: $updatedAt is not an ISO date, got ${describe(payload.$updatedAt)}`);
+  if (updatedAt === null) return refuse(id, `$updatedAt is not an ISO date, got ${describe(payload.$updatedAt)}`);
   let expiresAt: number | null = null;
   if (payload.expiresAt !== null && payload.expiresAt !== undefined) {
     expiresAt = parseTime(payload.expiresAt);
-    if (expiresAt === null) return fail(`${where}: expiresAt is not an ISO date, got ${describe(payload.expiresAt)}`);
+    if (expiresAt === null) return refuse(id, `expiresAt is not an ISO date, got ${describe(payload.expiresAt)}`);
   }
   const metadata = toMetadata(payload.metadata);
-  if (typeof metadata === 'string') return fail(`${where}: ${metadata}`);
+  if (typeof metadata === 'string') return refuse(id, metadata);
   // `metadata.team` decides which team's roster a row enters, but metadata is whatever the writer
   // typed. Only a member of a team may grant it read access (Appwrite refuses other grants), so a
   // team claim counts only when the row is readable by that team; anything else is a spoof.
   if (typeof metadata.team === 'string' && !readableByTeam(payload.$permissions, metadata.team)) {
-    return fail(`${where}: claims team ${JSON.stringify(clip(metadata.team))} but is not readable by that team`);
+    return refuse(id, `claims team ${JSON.stringify(clip(metadata.team))} but is not readable by that team`);
   }
   return { ok: true, doc: { id, userId, status, metadata, updatedAt, expiresAt } };
 }
@@ -304,6 +306,11 @@ function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
 }
 
+/** A row refused for `reason`, named by its id (built only then: decoding a good row makes no message). */
+function refuse(id: string, reason: string): { ok: false; reason: string } {
+  return fail(`presence ${JSON.stringify(clip(id))}: ${reason}`);
+}
+
 /** The permission list grants `read` to team `teamId` (the whole team or one of its roles). */
 function readableByTeam(permissions: unknown, teamId: string): boolean {
   if (!Array.isArray(permissions)) return false;
@@ -340,6 +347,8 @@ function refusedExpiry(error: unknown): boolean {
 
 interface Watcher {
   sendBack: (event: TransportEvent) => void;
+  /** The session's direct feed while its roster is live (see `FeedCommand`), else null. */
+  feed: ((event: PeerEvent) => boolean) | null;
   subscription?: RealtimeSubscription;
   /** Pending `transport.connected`, armed when the socket (re)opens. */
   timer?: ReturnType<typeof setTimeout>;
@@ -551,15 +560,20 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
    * missed until the peer's next heartbeat (an upsert) or its `expiresAt` (a delete).
    * The first `transport.connected` after start also closes this window for the initial list.
    */
-  const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack }) => {
-    const w: Watcher = { sendBack, closed: false };
+  const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack, receive }) => {
+    const w: Watcher = { sendBack, feed: null, closed: false };
     watchers.add(w);
+    receive((command) => {
+      if (command.type === 'feed') w.feed = (command as FeedCommand).apply;
+    });
     const channel = sdk.Channel?.presences() ?? 'presences';
     const onFrame = (frame: RealtimeResponseEvent<unknown>) => {
       if (w.closed) return;
+      // First: a `connected` that takes the roster out of live closes the feed before the event.
       if (w.timer !== undefined) connectedNow(w);
       const event = toTransportEvent(frame);
       if (event.type === 'transport.warning') warn(event.reason);
+      else if (w.feed?.(event)) return;
       sendBack(event);
     };
     let subscribing: Promise<RealtimeSubscription>;

@@ -80,6 +80,17 @@ export type TransportEvent =
   /** A frame or payload we could not use; the roster is left as it was. */
   | { type: 'transport.warning'; reason: string };
 
+export type PeerEvent = Extract<TransportEvent, { type: 'peer.upserted' | 'peer.deleted' }>;
+
+/**
+ * What the session tells `watchPeers` (the direct feed): `apply` when the roster becomes live —
+ * the watcher may hand each peer event to it instead of sending it back, and sends back those it
+ * declines (our own row's: the machine must see them) — and null when the roster stops being
+ * live (a list in flight buffers): from then on every event is sent back again. A watcher that
+ * ignores it stays correct; it only pays the machine's step for every event.
+ */
+export type FeedCommand = { type: 'feed'; apply: ((event: PeerEvent) => boolean) | null };
+
 /**
  * The named effects the session machine invokes. Every backend provides all of them; the
  * machine's own defaults are inert so the machine can be traversed and tested without one.
@@ -89,7 +100,7 @@ export interface TransportActors {
   identify: PromiseActorLogic<Identity | null, void>;
   /** Every page of the roster, expired rows excluded. */
   loadRoster: PromiseActorLogic<LoadRosterOutput, LoadRosterInput>;
-  /** Realtime subscription to presence changes; returns its cleanup. */
+  /** Realtime subscription to presence changes; returns its cleanup. Hears `FeedCommand`s. */
   watchPeers: CallbackActorLogic<EventObject, WatchPeersInput>;
   /** One upsert of our own row, with explicit expiry and permissions. */
   publish: PromiseActorLogic<PublishOutput, PublishInput>;

@@ -3,7 +3,7 @@
  * 127.0.0.1. Each person is their own SDK client (independent sessions, see test/support/sdk.ts).
  */
 import * as Appwrite from 'appwrite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { guest, keyClient, type SdkUser } from '../support/sdk';
 import { useEmulator } from '../support/emulator';
 import { createPresence, type PresenceController, type PresenceOptions } from '../../src/presence';
@@ -160,6 +160,29 @@ describe('createPresence with the Appwrite transport and the emulator', () => {
     expect(a.controller.view().me).toBe('online');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(statusOf(observer.controller, a.userId)).toBe('online');
+  });
+
+  it('a live roster takes others\' changes without a step of the session machine; our own row\'s still take one', async () => {
+    const projectId = newProject();
+    const a = await person(projectId);
+    const heard: string[] = [];
+    const observer = await person(projectId, {
+      inspect: (e) => {
+        if (e.type === '@xstate.event' && e.event.type.startsWith('peer.')) heard.push(e.event.peer.userId === a.userId ? 'a' : 'own');
+      },
+    });
+    await a.controller.start();
+    await observer.controller.start();
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'online');
+    heard.length = 0; // whatever came while the list was in flight was buffered by the machine
+
+    expect(await a.controller.set('busy')).toBe(true);
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === 'busy');
+    expect(await a.controller.stop()).toBe(true);
+    await until(observer.controller, () => statusOf(observer.controller, a.userId) === null);
+    expect(await observer.controller.set('typing')).toBe(true);
+    await vi.waitFor(() => expect(heard).toContain('own')); // our own row's echo
+    expect(heard.filter((who) => who === 'a')).toEqual([]);
   });
 
   it('after a socket drop, the resync removes a peer deleted meanwhile and re-asserts our own row', async () => {

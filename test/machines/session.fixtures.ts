@@ -1,13 +1,16 @@
 /**
  * A fake transport for the session machine: every effect is a deferred the test settles by hand,
  * keyed by the actor id the machine gives it (`identify`, `loadRoster`, `write`, `removeRow`), and
- * `watchPeers` is a callback actor whose `sendBack` the test drives. Nothing here knows Appwrite.
+ * `watchPeers` is a callback actor whose `sendBack` the test drives. Like the Appwrite transport,
+ * it honours the session's direct feed (`FeedCommand`) unless told not to (`feed: false`): while
+ * the roster is live, others' peer events go to the feed instead. Nothing here knows Appwrite.
  */
 import { createActor, fromCallback, fromPromise, type EventObject, type InspectionEvent } from 'xstate';
 import { ServerClock } from '../../src/machines/clock';
 import { Roster } from '../../src/machines/roster';
 import { sessionMachine, type SessionEvent, type TabsCommand, type TabsInput } from '../../src/machines/session';
 import type {
+  FeedCommand,
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
@@ -46,9 +49,11 @@ export function isCallOf<S extends keyof Inputs>(call: Call | undefined, src: S)
   return call?.src === src;
 }
 
-export function fakeTransport() {
+type Feed = NonNullable<FeedCommand['apply']>;
+
+export function fakeTransport(options: { feed?: boolean } = {}) {
   const calls: Call[] = [];
-  let watching: { sendBack: (event: EventObject) => void; input: WatchPeersInput } | null = null;
+  let watching: { sendBack: (event: EventObject) => void; input: WatchPeersInput; feed: Feed | null } | null = null;
   let watchers = 0;
   let watchStarts = 0;
 
@@ -67,11 +72,14 @@ export function fakeTransport() {
     loadRoster: effect<LoadRosterOutput, 'loadRoster'>('loadRoster'),
     publish: effect<PublishOutput, 'publish'>('publish'),
     remove: effect<void, 'remove'>('remove'),
-    watchPeers: fromCallback<EventObject, WatchPeersInput>(({ sendBack, input }) => {
+    watchPeers: fromCallback<EventObject, WatchPeersInput>(({ sendBack, input, receive }) => {
       watchers++;
       watchStarts++;
-      const me = { sendBack, input };
+      const me: NonNullable<typeof watching> = { sendBack, input, feed: null };
       watching = me;
+      receive((command) => {
+        if (command.type === 'feed' && options.feed !== false) me.feed = (command as FeedCommand).apply;
+      });
       return () => {
         watchers--;
         if (watching === me) watching = null;
@@ -105,10 +113,15 @@ export function fakeTransport() {
     callsOf: <S extends keyof Inputs>(src: S) => calls.filter((c): c is CallOf<S> => isCallOf(c, src)),
     /** Writes (publish or remove under id `write`) sent but not answered nor abandoned. */
     writesInFlight: () => calls.filter((c) => c.id === 'write' && !c.settled && !c.aborted).length,
-    /** Deliver a transport event as the realtime subscription would. */
+    /** Deliver a transport event as the realtime subscription would (to the feed while it takes it). */
     emit(event: TransportEvent) {
       if (!watching) throw new Error(`no watchPeers running to deliver ${event.type}`);
+      if ((event.type === 'peer.upserted' || event.type === 'peer.deleted') && watching.feed?.(event)) return;
       watching.sendBack(event);
+    },
+    /** The session's direct feed is open (its roster is live). */
+    get feedOpen() {
+      return watching?.feed != null;
     },
     get watchers() {
       return watchers;
@@ -199,9 +212,16 @@ export function fakeUnload() {
 
 /** A started session actor on a fake transport, with its roster and server clock. */
 export function harness(
-  options: { random?: () => number; newId?: () => string; inspect?: (e: InspectionEvent) => void; role?: { leader: boolean; othersPresent: boolean } | null } = {},
+  options: {
+    random?: () => number;
+    newId?: () => string;
+    inspect?: (e: InspectionEvent) => void;
+    role?: { leader: boolean; othersPresent: boolean } | null;
+    /** false: the watcher ignores the direct feed, so every peer event goes through the machine. */
+    feed?: boolean;
+  } = {},
 ) {
-  const transport = fakeTransport();
+  const transport = fakeTransport({ feed: options.feed });
   const tabs = fakeTabs(options.role === undefined ? { leader: true, othersPresent: false } : options.role);
   // Recording only: like the inert default, it sends nothing back to the session.
   const unload = fakeUnload();

@@ -5,7 +5,9 @@
  * edge); the fewest of them that still take every transition are replayed against the real machine
  * on a fake transport with fake timers. After every step the real snapshot must match the model and
  * each state's invariants must hold (cleared ⇒ not in the roster; stopped ⇒ no timer, no
- * subscription, no write; online/away ⇒ `me` and our roster row agree).
+ * subscription, no write; online/away ⇒ `me` and our roster row agree; the direct feed open ⇔ the
+ * roster live). The fake watcher honours the feed as the Appwrite one does, so a path's peer
+ * events about others in `live` reach the roster through it, and the model's step must agree.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StateNode } from 'xstate';
@@ -103,6 +105,7 @@ function holdsInvariants(h: ReturnType<typeof harness>) {
   const tracking = s.matches('tracking');
   expect(h.transport.watchers, 'one realtime subscription exactly while tracking').toBe(tracking ? 1 : 0);
   expect(h.transport.writesInFlight(), 'one write in flight at most').toBeLessThanOrEqual(1);
+  expect(h.transport.feedOpen, 'the direct feed is open exactly while the roster is live').toBe(s.matches({ tracking: { roster: { watching: 'live' } } }));
   if (s.matches({ tracking: { status: 'cleared' } })) {
     expect(selectMe(s)).toBeNull();
     expect(h.roster.get(self)).toBeNull();

@@ -19,6 +19,7 @@ import {
   RETRY_MAX_MS,
   REMOVE_ATTEMPTS,
   WRITE_GAP_MS,
+  type SessionEvent,
   type StartOptions,
 } from '../../src/machines/session';
 import { colorOf } from '../../src/records';
@@ -215,6 +216,77 @@ describe('the roster load: buffer, then reconcile by updatedAt (behaviour 2)', (
     expect(selectError(h.snapshot())).toBe('Could not load who is here: HTTP 500');
     vi.advanceTimersByTime(CONNECT_TIMEOUT_MS);
     expect(h.transport.callsOf('loadRoster')).toHaveLength(2);
+  });
+});
+
+describe('the direct feed: others\' events skip the machine only while the roster is live (issue 12)', () => {
+  /** A harness that records the peer events the session actor itself receives. */
+  function observed(options: { feed?: boolean } = {}) {
+    const heard: string[] = [];
+    const h = harness({
+      ...options,
+      inspect: (e) => {
+        const event = e.type === '@xstate.event' ? (e.event as SessionEvent) : null;
+        if (event?.type === 'peer.upserted' || event?.type === 'peer.deleted') heard.push(`${event.type} ${event.peer.userId}`);
+      },
+    });
+    return { h, heard };
+  }
+
+  it('while live, another person\'s event reaches the roster without a machine step; our own row\'s still takes one', async () => {
+    const { h, heard } = observed();
+    await liveAndWritten(h, undefined, [doc({ userId: 'p1' })]);
+    expect(h.transport.feedOpen).toBe(true);
+    const before = h.snapshot();
+
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p1', status: 'typing', updatedAt: 2_000 }), serverTime: null });
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p2', updatedAt: 2_000 }), serverTime: null });
+    h.transport.emit({ type: 'peer.deleted', peer: doc({ userId: 'p2', updatedAt: 2_000 }), serverTime: null });
+    expect(h.roster.get('p1')?.status).toBe('typing');
+    expect(h.roster.get('p2')).toBeNull();
+    expect(heard).toEqual([]);
+    expect(h.snapshot()).toBe(before);
+
+    // The event's server time still samples the clock, as `live`'s own transition does.
+    const ahead = h.clock.now() + 60_000;
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p1', updatedAt: 3_000 }), serverTime: ahead });
+    expect(h.clock.now()).toBeGreaterThanOrEqual(ahead);
+
+    // Our own row's events go to the machine, which learns the row's id from them.
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'u1', id: 'their-row', updatedAt: 4_000 }), serverTime: null });
+    expect(heard).toEqual(['peer.upserted u1']);
+    expect(h.context().presenceId).toBe('their-row');
+  });
+
+  it('while a list is in flight the feed is closed: peer events go to the machine and are buffered until the list', async () => {
+    const { h, heard } = observed();
+    await started(h);
+    h.transport.emit({ type: 'transport.connected' });
+    expect(h.transport.feedOpen).toBe(false); // loading
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p1', status: 'typing', updatedAt: 2_000 }), serverTime: null });
+    expect(h.roster.get('p1')).toBeNull();
+    h.transport.resolve('loadRoster', { peers: [doc({ userId: 'p1', updatedAt: 1_000 })], receivedAtLocal: Date.now() });
+    await flush();
+    expect(h.roster.get('p1')?.status).toBe('typing');
+    expect(h.transport.feedOpen).toBe(true);
+
+    // A reconnect re-lists: closed again for as long as that list is in flight.
+    h.transport.emit({ type: 'transport.connected' });
+    expect(h.transport.feedOpen).toBe(false); // resyncing
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p2', updatedAt: 3_000 }), serverTime: null });
+    expect(h.roster.get('p2')).toBeNull();
+    h.transport.resolve('loadRoster', { peers: [doc({ userId: 'p1', status: 'typing', updatedAt: 2_000 })], receivedAtLocal: Date.now() });
+    await flush();
+    expect(h.roster.get('p2')?.status).toBe('online');
+    expect(heard).toEqual(['peer.upserted p1', 'peer.upserted p2']);
+  });
+
+  it('a watcher that ignores the feed still gets every peer event applied, through the machine', async () => {
+    const { h, heard } = observed({ feed: false });
+    await liveAndWritten(h, undefined, [doc({ userId: 'p1' })]);
+    h.transport.emit({ type: 'peer.upserted', peer: doc({ userId: 'p1', status: 'typing', updatedAt: 2_000 }), serverTime: null });
+    expect(h.roster.get('p1')?.status).toBe('typing');
+    expect(heard).toEqual(['peer.upserted p1']);
   });
 });
 

@@ -8,7 +8,7 @@ import * as Appwrite from 'appwrite';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, setup, toPromise } from 'xstate';
 import { createAppwriteTransport, ROSTER_PAGE_SIZE, type AppwriteSdk } from '../../src/transport/appwrite';
-import type { TransportEvent } from '../../src/transport/types';
+import type { FeedCommand, TransportEvent } from '../../src/transport/types';
 
 const UPDATED = '2026-08-21T10:05:00.000+00:00';
 const row = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -242,6 +242,47 @@ describe('watchPeers', () => {
     expect(w.types()).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(w.types()).toEqual(['transport.connected']);
+  });
+
+  it('while the feed is open hands peer events to it, sends back those it declines and warnings, and all once closed', async () => {
+    vi.useFakeTimers();
+    const w = watch({ ...Appwrite, Realtime: ScriptedRealtime });
+    const rt = ScriptedRealtime.instances[0]!;
+    rt.open();
+    await vi.advanceTimersByTimeAsync(250);
+    const watcher = Object.values(w.actor.getSnapshot().children)[0]!;
+    const fed: string[] = [];
+    const apply = (event: { type: string; peer: { id: string } }) => (fed.push(`${event.type} ${event.peer.id}`), event.peer.id !== 'mine');
+    const open: FeedCommand = { type: 'feed', apply };
+    watcher.send(open);
+    rt.frame({ events: ['presences.a.upsert'], timestamp: UPDATED, payload: row('a') });
+    rt.frame({ events: ['presences.mine.upsert'], timestamp: UPDATED, payload: row('mine') });
+    rt.frame({ events: ['presences.x.upsert'], timestamp: UPDATED, payload: { $id: 'x' } });
+    rt.frame({ events: ['presences.a.delete'], timestamp: UPDATED, payload: row('a') });
+    expect(fed).toEqual(['peer.upserted a', 'peer.upserted mine', 'peer.deleted a']);
+    expect(w.types()).toEqual(['transport.connected', 'peer.upserted', 'transport.warning']);
+    expect(w.events[1]).toMatchObject({ peer: { id: 'mine' } });
+
+    const close: FeedCommand = { type: 'feed', apply: null };
+    watcher.send(close);
+    rt.frame({ events: ['presences.b.upsert'], timestamp: UPDATED, payload: row('b') });
+    expect(fed).toHaveLength(3);
+    expect(w.events.at(-1)).toMatchObject({ type: 'peer.upserted', peer: { id: 'b' } });
+  });
+
+  it('a frame that proves the link live sends connected before it offers the event to the feed', async () => {
+    vi.useFakeTimers();
+    const w = watch({ ...Appwrite, Realtime: ScriptedRealtime });
+    const rt = ScriptedRealtime.instances[0]!;
+    const watcher = Object.values(w.actor.getSnapshot().children)[0]!;
+    const order: string[] = [];
+    const open: FeedCommand = { type: 'feed', apply: () => (order.push('fed'), true) };
+    watcher.send(open);
+    rt.open();
+    await vi.advanceTimersByTimeAsync(10);
+    w.actor.subscribe(() => order.push(w.types().at(-1)!));
+    rt.frame({ events: ['presences.a.upsert'], timestamp: UPDATED, payload: row('a') });
+    expect(order).toEqual(['transport.connected', 'fed']);
   });
 
   it('turns a malformed frame into a warning, logged with the prefix, and keeps watching', async () => {

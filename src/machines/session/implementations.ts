@@ -7,6 +7,7 @@
 import { assign, fromCallback, fromPromise, spawnChild, stopChild, type AnyActorRef, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
 import type {
+  FeedCommand,
   Identity,
   LoadRosterInput,
   LoadRosterOutput,
@@ -27,7 +28,7 @@ import {
   SIGN_IN_NEEDED,
   startProblem,
 } from './commands';
-import { applyPeer, bufferPeer, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, sampleEventTime, showSelf } from './peers';
+import { applyPeer, bufferPeer, directFeed, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, sampleEventTime, showSelf } from './peers';
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
@@ -95,12 +96,18 @@ function publishInput(context: SessionContext): PublishInput {
 type Of<T extends (SessionEvent | EffectEvent)['type']> = Extract<SessionEvent | EffectEvent, { type: T }>;
 
 /**
- * Give the identity's tab coordinator (the `tabs` child, while one runs) a command. A plain action,
- * so the command goes at once, in order with this transition's other effects; the child answers
- * through the mailbox, after this step.
+ * A running child of the session (as of the last step: one spawned in this step is not there yet).
+ * Commands to children are plain actions, sent at once in order with the step's other effects
+ * (xstate's sendTo alone would cost the CDN script ~380 B); the child answers through the
+ * mailbox, after this step.
  */
+function childOf(self: AnyActorRef, id: 'tabs' | 'watchPeers'): AnyActorRef | undefined {
+  return (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.[id];
+}
+
+/** Give the identity's tab coordinator (while one runs) a command. */
 function tell(self: AnyActorRef, command: TabsCommand): void {
-  (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children?.tabs?.send(command);
+  childOf(self, 'tabs')?.send(command);
 }
 
 /** The input of this identity's coordinator (the `tabs` child, so `tell` finds it). */
@@ -376,6 +383,9 @@ export const implementations = setup({
       sampleEventTime(context, event);
       applyPeer(context, event);
     },
+    /** The roster is live: the watcher may apply others' events itself (see `directFeed`). */
+    openFeed: ({ context, self }) => childOf(self, 'watchPeers')?.send({ type: 'feed', apply: directFeed(context) } satisfies FeedCommand),
+    closeFeed: ({ self }) => childOf(self, 'watchPeers')?.send({ type: 'feed', apply: null } satisfies FeedCommand),
     resetRoster: ({ context, event }) => resetRoster(context, (event as Of<'xstate.done.actor.loadRoster'>).output),
     rosterLoaded: assign(({ context, event }) => ({ loaded: true, buffer: [], ...ownListed(context, (event as Of<'xstate.done.actor.loadRoster'>).output) })),
     listFailed: assign(({ event }) => ({ error: `Could not load who is here: ${messageOf(errorOf(event))}` })),

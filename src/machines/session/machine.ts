@@ -202,9 +202,14 @@ export const sessionMachine = implementations.createMachine({
                   on: { 'transport.connected': { target: 'loading', reenter: true, actions: 'linkUp' } },
                 },
                 live: {
+                  // Only while live may the watcher apply others' events to the roster itself;
+                  // leaving closes that before any event can arrive, so a list in flight buffers.
+                  entry: 'openFeed',
+                  exit: 'closeFeed',
                   // While the link is down nothing is pushed: list again every heartbeat.
                   after: { pollEvery: { guard: 'linkDown', target: 'resyncing', actions: 'pollInstead' } },
                   on: {
+                    // Others' events come here only from a watcher without the direct feed.
                     'peer.upserted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
                     'peer.deleted': [{ guard: 'ownPeer', actions: ['notePeer', 'applyPeer'] }, { actions: 'applyPeer' }],
                     'transport.connected': { target: 'resyncing', actions: ['linkUp', 'markDue'] },

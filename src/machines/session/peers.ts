@@ -3,7 +3,9 @@
  * publish about ourselves, and what our own row's events tell us. Invariants: a record belongs to
  * the team its metadata names (none: the unscoped roster); our own record is shown optimistically
  * from the chosen status, never from the server; events that arrive while a list is in flight are
- * buffered and replayed after it, so none is lost or applied twice.
+ * buffered and replayed after it, so none is lost or applied twice. While the roster is live, the
+ * machine opens a direct feed (`directFeed`): others' events reach the roster without a machine
+ * step, exactly as `live` would apply them; our own row's still go through the machine.
  */
 import { colorOf } from '../../records';
 import type { LoadRosterOutput, Metadata, PeerDoc } from '../../transport/types';
@@ -72,6 +74,22 @@ export function applyPeer(context: SessionContext, event: PeerEvent): void {
     roster.remove({ userId: event.peer.userId, updatedAt: Math.max(event.peer.updatedAt, event.serverTime ?? 0) });
   } else if (!inScope(event.peer, context.teamId)) roster.remove(event.peer);
   else roster.upsert(event.peer);
+}
+
+/**
+ * The live roster's direct feed, handed to the watcher when `live` is entered: applies an event
+ * about someone else as `live`'s own transition does (`sampleEventTime`, then `applyPeer`) and
+ * declines our own row's (false: send it to the machine, which learns from it). It closes over the
+ * context of that entry: what it reads (the roster, the clock, our userId, the team) cannot change
+ * while `live` lasts — a new team or user leaves `watching`, a rename keeps the userId.
+ */
+export function directFeed(context: SessionContext): (event: PeerEvent) => boolean {
+  return (event) => {
+    if (isOwn(context, event)) return false;
+    sampleEventTime(context, event);
+    applyPeer(context, event);
+    return true;
+  };
 }
 
 /** Hold a peer event while a list is in flight (the queue was made fresh for this list). */

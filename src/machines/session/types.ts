@@ -4,7 +4,7 @@
  * Names only; the rules live in `machine.ts` and the files it names.
  */
 import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
-import type { Identity, LoadRosterOutput, Metadata, PeerDoc, PublishOutput, TransportEvent } from '../../transport/types';
+import type { Identity, LoadRosterOutput, Metadata, PeerDoc, PeerEvent, PublishOutput, TransportEvent } from '../../transport/types';
 import type { ServerClock } from '../clock';
 import type { Roster } from '../roster';
 
@@ -95,7 +95,6 @@ export type TabsCommand =
 /** Every event the session accepts from outside. */
 export type SessionEvent = SessionCommand | PageEvent | TabsEvent | TransportEvent;
 
-export type PeerEvent = Extract<TransportEvent, { type: 'peer.upserted' | 'peer.deleted' }>;
 
 /**
  * Settling effects, typed for the named actions. The one write in flight is spawned (not invoked)
@@ -188,4 +187,4 @@ export interface SessionContext {
   resumable: boolean;
 }
 
-export type { Identity, Metadata, PeerDoc };
+export type { Identity, Metadata, PeerDoc, PeerEvent };
