@@ -22,11 +22,13 @@ export const GOAL_BYTES = 16 * 1024;
  * page and tab lifecycle as machine states and actors, sign-out in any tab (signout/quiet), polling
  * while realtime is down, the takeover of Manifest's plugin. Brought down since by trimming the
  * transport and bindings (30 982 B), the esbuild-then-terser pipeline (30 739 B), machines without
- * assertEvent, enqueueActions, sendTo and and() (30 243 B) and renaming internal properties
- * (30 014 B; scripts/cdn-minify.mjs; `node bench/size.mjs`). Issue 10 asked for no growth over
- * 29 221 B; that part is NOT met (issue 12 owns the bundle and aims far lower).
+ * assertEvent, enqueueActions, sendTo and and() (30 243 B), renaming internal properties
+ * (30 014 B; scripts/cdn-minify.mjs), the tab coordinator's subscriber layer left out of the CDN
+ * script (29 718 B); then issue 12's adaptive roster commits and direct peer feed (+212 B):
+ * 29 930 B (`node bench/size.mjs`). Issue 10 asked for no growth over 29 221 B; that part is NOT
+ * met (issue 12 owns the bundle and aims far lower).
  */
-export const LIMIT_BYTES = 30_300;
+export const LIMIT_BYTES = 30_200;
 
 describe('CDN bundle size', () => {
   it(`stays within ${LIMIT_BYTES} bytes min+gzip (goal ${GOAL_BYTES})`, () => {
