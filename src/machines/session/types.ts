@@ -95,7 +95,6 @@ export type TabsCommand =
 /** Every event the session accepts from outside. */
 export type SessionEvent = SessionCommand | PageEvent | TabsEvent | TransportEvent;
 
-
 /**
  * Settling effects, typed for the named actions. The one write in flight is spawned (not invoked)
  * under the id `write`, so that leaving `tracking` can wait for it.
