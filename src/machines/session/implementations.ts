@@ -1,8 +1,10 @@
 /**
  * The session's named parts, declared once for `machine.ts`: effects as actors with inert
  * defaults (the transport, the page and the tab coordinator supply the real ones through
- * `provide()`), named delays, guards and actions. Guards and actions only read and write the
- * context; every rule about WHEN they apply lives in the machine config.
+ * `provide()`), named delays, guards and actions. Guards only read the context; actions write it,
+ * spawn or stop a child, or give a running child a command (`childOf`, a plain call: xstate's
+ * sendTo would cost the CDN script ~380 B). Every rule about WHEN they apply lives in the machine
+ * config, and the config routes each action the one event type it reads (`Of<'…'>`).
  */
 import { assign, fromCallback, fromPromise, spawnChild, stopChild, type AnyActorRef, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import { messageOf } from '../../errors';
