@@ -30,7 +30,7 @@ import {
   SIGN_IN_NEEDED,
   startProblem,
 } from './commands';
-import { applyPeer, bufferPeer, directFeed, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, sampleEventTime, showSelf } from './peers';
+import { applyLive, bufferPeer, directFeed, hideSelf, isOwn, ownListed, ownRow, publishedMetadata, resetRoster, showSelf } from './peers';
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
@@ -380,11 +380,7 @@ export const implementations = setup({
     clearBuffer: assign({ buffer: () => [] }),
     notePeer: assign(({ context, event }) => ownRow(context, event as PeerEvent)),
     bufferPeer: ({ context, event }) => bufferPeer(context, event as PeerEvent),
-    applyPeer: ({ context, event }) => {
-      if (event.type !== 'peer.upserted' && event.type !== 'peer.deleted') return;
-      sampleEventTime(context, event);
-      applyPeer(context, event);
-    },
+    applyPeer: ({ context, event }) => applyLive(context, event as PeerEvent),
     /** The roster is live: the watcher may apply others' events itself (see `directFeed`). */
     openFeed: ({ context, self }) => childOf(self, 'watchPeers')?.send({ type: 'feed', apply: directFeed(context) } satisfies FeedCommand),
     closeFeed: ({ self }) => childOf(self, 'watchPeers')?.send({ type: 'feed', apply: null } satisfies FeedCommand),

@@ -76,18 +76,23 @@ export function applyPeer(context: SessionContext, event: PeerEvent): void {
   else roster.upsert(event.peer);
 }
 
+/** What the live roster does with a peer event, through the machine or the direct feed: sample the clock, apply. */
+export function applyLive(context: SessionContext, event: PeerEvent): void {
+  sampleEventTime(context, event);
+  applyPeer(context, event);
+}
+
 /**
  * The live roster's direct feed, handed to the watcher when `live` is entered: applies an event
- * about someone else as `live`'s own transition does (`sampleEventTime`, then `applyPeer`) and
- * declines our own row's (false: send it to the machine, which learns from it). It closes over the
- * context of that entry: what it reads (the roster, the clock, our userId, the team) cannot change
- * while `live` lasts — a new team or user leaves `watching`, a rename keeps the userId.
+ * about someone else as `live`'s own transition does (`applyLive`) and declines our own row's
+ * (false: send it to the machine, which learns from it). It closes over the context of that
+ * entry: what it reads (the roster, the clock, our userId, the team) cannot change while `live`
+ * lasts — a new team or user leaves `watching`, a rename keeps the userId.
  */
 export function directFeed(context: SessionContext): (event: PeerEvent) => boolean {
   return (event) => {
     if (isOwn(context, event)) return false;
-    sampleEventTime(context, event);
-    applyPeer(context, event);
+    applyLive(context, event);
     return true;
   };
 }
