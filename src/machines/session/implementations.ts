@@ -165,8 +165,8 @@ export const implementations = setup({
     setInvalid: ({ context, event }) => setProblem(context, (event as Of<'session.set'>).status, (event as Of<'session.set'>).metadata) !== null,
     autoAway: ({ context }) => context.auto,
     startRescopes: ({ context, event }) => {
-      const teamId = startOptions(context, event).teamId;
-      return startProblem(startOptions(context, event)) === null && teamId !== undefined && teamId !== context.teamId;
+      const options = startOptions(context, event);
+      return startProblem(options) === null && options.teamId !== undefined && options.teamId !== context.teamId;
     },
     teamDiffers: ({ context, event }) => (event as Of<'team.changed'>).teamId !== context.teamId,
     noSession: ({ event }) => (event as Of<'xstate.done.actor.identify'>).output === null,
