@@ -1,5 +1,8 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
-import { TERSER_OPTIONS } from './scripts/cdn-minify.mjs';
+import { minifyCdn } from './scripts/cdn-minify.mjs';
+
+const CDN_SCRIPT = 'dist/manifest.appwrite.presences.js';
 
 // Four builds: the npm library (ESM + CJS, types for each), the Node-only emulator (ESM with its
 // CLI, plus CJS so `require('appwrite-presence/emulator')` works), and the classic CDN script
@@ -47,9 +50,9 @@ export default defineConfig([
     entry: { 'manifest.appwrite.presences': 'src/cdn.ts' },
     format: ['iife'],
     outExtension: () => ({ js: '.js' }),
-    // esbuild's minifier, then terser: scripts/cdn-minify.mjs says how and why.
-    minify: 'terser',
-    terserOptions: TERSER_OPTIONS,
+    // esbuild's minifier here, then terser and the machine parts' renaming once written
+    // (onSuccess): scripts/cdn-minify.mjs says how and why.
+    minify: true,
     sourcemap: false,
     clean: false,
     // Class fields stay native (every browser Alpine 3 supports has them): 130 B less than es2020's helpers.
@@ -60,6 +63,9 @@ export default defineConfig([
     esbuildOptions(options) {
       options.external = ['appwrite'];
       options.minify = true;
+    },
+    async onSuccess() {
+      await writeFile(CDN_SCRIPT, await minifyCdn(await readFile(CDN_SCRIPT, 'utf8')));
     },
   },
 ]);

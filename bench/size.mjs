@@ -1,7 +1,7 @@
 /**
  * Where the CDN script's bytes go: the classic-script entry (src/cdn.ts) bundled as the build does
  * (IIFE, Appwrite from the page), each module's minified bytes from esbuild's metafile, then the
- * whole minified as the build does (esbuild, then terser: scripts/cdn-minify.mjs) and gzipped at level 9 — once with xstate
+ * whole minified as the build does (esbuild, then terser and the machine parts' renaming: scripts/cdn-minify.mjs) and gzipped at level 9 — once with xstate
  * inside (the shipped size) and once with xstate left out (our own code). Sizes are exact, not
  * timings: they do not swing between runs.
  *
@@ -9,10 +9,9 @@
  *   node bench/size.mjs --json     the same as JSON
  */
 import { build } from 'esbuild';
-import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
 
-import { TERSER_OPTIONS } from '../scripts/cdn-minify.mjs';
+import { minifyCdn } from '../scripts/cdn-minify.mjs';
 const base = { entryPoints: ['src/cdn.ts'], bundle: true, format: 'iife', write: false, target: 'es2022', platform: 'browser', logLevel: 'silent' };
 
 const measured = await build({ ...base, minify: true, metafile: true, external: ['appwrite'] });
@@ -26,7 +25,7 @@ const rows = [...groups].sort((a, b) => b[1] - a[1]);
 
 async function gzipOf(external) {
   const plain = await build({ ...base, minify: true, external });
-  const { code } = await minify(plain.outputFiles[0].text, TERSER_OPTIONS);
+  const code = await minifyCdn(plain.outputFiles[0].text);
   return { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
 }
 const shipped = await gzipOf(['appwrite']);

@@ -2,11 +2,16 @@
  * How the CDN script is minified, shared by the build (tsup.config.ts) and the size table
  * (bench/size.mjs) so both measure the same bytes: esbuild's minifier first (its renaming and
  * syntax folding), then terser with three compress passes — about 1.5 KB less after gzip than
- * esbuild's minifier alone on this bundle (bench/README.md, "Bundle").
+ * esbuild's minifier alone on this bundle (bench/README.md, "Bundle") — renaming the internal
+ * properties below and the machines' named parts (`minifyCdn`).
  * unsafe_arrows: no function expression here is called with `new` or uses `this`; pure_getters:
  * the getters here (roster.size, clock.offset) only read; keep_fargs: nothing reads a function's
  * `length`.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { minify } from 'terser';
+import ts from 'typescript';
 
 /**
  * Property names that never leave the CDN script, renamed short by terser (−258 B min+gzip):
@@ -28,9 +33,70 @@ export const INTERNAL_PROPERTIES = [
   'estimate', 'doubtAt', 'sampleLowerBound',
 ];
 
+// From the package root, where the build and the benches run (tsup inlines this file into its config).
+const MACHINES = join(process.cwd(), 'src', 'machines');
+
+/**
+ * The names of the machines' actions, guards and delays: the keys of the `actions`, `guards` and
+ * `delays` objects given to `setup()` anywhere under src/machines, read from the source (nothing
+ * runs). In the config they are strings (`actions: 'stopWrite'`, `guard: 'lastWriter'`) and keys
+ * (`after: { writeGap: … }`); xstate looks each string up among those keys, so the build renames
+ * both alike: −830 B min+gzip. Actors are left alone: their ids name done/error events, and
+ * `remove`/`publish` are also words of the error text. test/cdn-properties.test.ts refuses a part
+ * name that is also a state, a wire or public name, or a property of xstate's own code.
+ */
+export function machinePartNames(dir = MACHINES) {
+  const names = new Set();
+  const visit = (node) => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'setup') {
+      const [implementations] = node.arguments;
+      for (const group of ts.isObjectLiteralExpression(implementations) ? implementations.properties : []) {
+        if (!ts.isPropertyAssignment(group) || !['actions', 'guards', 'delays'].includes(group.name.getText())) continue;
+        if (!ts.isObjectLiteralExpression(group.initializer)) continue;
+        for (const part of group.initializer.properties) if (part.name && ts.isIdentifier(part.name)) names.add(part.name.text);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  for (const file of sources(dir)) visit(ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true));
+  return [...names].sort();
+}
+
+function sources(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
 export const TERSER_OPTIONS = {
   ecma: 2020,
   compress: { passes: 3, unsafe_arrows: true, pure_getters: true, keep_fargs: false },
   mangle: { properties: { regex: new RegExp(`^(?:${INTERNAL_PROPERTIES.join('|')})$`) } },
   format: { comments: false, wrap_func_args: false },
 };
+
+/**
+ * Minify the esbuild-minified CDN script: terser renames the internal properties and the machine
+ * parts' keys (properties terser must keep — the DOM's and the builtins' — stay as they are), then
+ * every string literal naming a renamed part gets the part's new name, so the config still finds it.
+ */
+export async function minifyCdn(code, parts = machinePartNames()) {
+  const nameCache = {};
+  const regex = new RegExp(`^(?:${[...INTERNAL_PROPERTIES, ...parts].join('|')})$`);
+  const out = await minify(code, { ...TERSER_OPTIONS, nameCache, mangle: { properties: { regex } } });
+  const renamed = nameCache.props?.props ?? {};
+  const wanted = new Set(parts);
+  const edits = [];
+  const visit = (node) => {
+    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && wanted.has(node.text) && renamed[`$${node.text}`]) {
+      edits.push([node.getStart(), node.getEnd(), JSON.stringify(renamed[`$${node.text}`])]);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile('cdn.js', out.code, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS));
+  let result = out.code;
+  for (const [start, end, text] of edits.reverse()) result = result.slice(0, start) + text + result.slice(end);
+  return result;
+}

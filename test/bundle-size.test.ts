@@ -25,10 +25,11 @@ export const GOAL_BYTES = 16 * 1024;
  * assertEvent, enqueueActions, sendTo and and() (30 243 B), renaming internal properties
  * (30 014 B; scripts/cdn-minify.mjs), the tab coordinator's subscriber layer left out of the CDN
  * script (29 718 B); then issue 12's adaptive roster commits and direct peer feed (+212 B):
- * 29 930 B (`node bench/size.mjs`). Issue 10 asked for no growth over 29 221 B; that part is NOT
- * met (issue 12 owns the bundle and aims far lower).
+ * 29 930 B (`node bench/size.mjs`); then the machines' action, guard and delay names renamed in
+ * the build (scripts/cdn-minify.mjs, `minifyCdn`): 29 074 B. The limit is now issue 10's bound,
+ * "not larger than 29 221 B" (issue 12 owns the bundle and aims far lower).
  */
-export const LIMIT_BYTES = 30_200;
+export const LIMIT_BYTES = 29_221;
 
 describe('CDN bundle size', () => {
   it(`stays within ${LIMIT_BYTES} bytes min+gzip (goal ${GOAL_BYTES})`, () => {

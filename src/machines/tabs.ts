@@ -124,8 +124,8 @@ const isNewer = (a: StampedWish, b: StampedWish | null) =>
 const takeRole = (leader: boolean) => [{ type: 'takeRole', params: { leader } }, 'tellRole'] as const;
 /** Taking the lead: announce it, ask everyone to report, and check who is really there (when anyone else is). */
 const lead = [
-  { guard: 'othersPresent', target: 'leader', actions: [...takeRole(true), 'rollcall', 'verify'] },
-  { target: 'leader', actions: [...takeRole(true), 'rollcall'] },
+  { guard: 'othersPresent', target: 'leader', actions: [...takeRole(true), 'callRoll', 'verify'] },
+  { target: 'leader', actions: [...takeRole(true), 'callRoll'] },
 ] as const;
 /** The periodic check against the locks, when there is anyone to check; re-entering restarts its timer. */
 const recheck = (target: 'leader' | 'follower') => ({
@@ -218,7 +218,7 @@ export const tabsMachine = setup({
     sayWish: emit(({ context }) => ({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish! } })),
     sayBye: emit(({ context }) => message(context, 'bye')),
     /** A new leader asks every tab to say its state again. */
-    rollcall: emit(({ context }) => message(context, 'rollcall')),
+    callRoll: emit(({ context }) => message(context, 'rollcall')),
     takeRole: assign({ told: ({ context }, params: { leader: boolean }) => ({ leader: params.leader, othersPresent: othersPresent(context) }) }),
     /** Re-announce the role with whether others are present now. */
     retell: assign({ told: ({ context }) => ({ leader: context.told!.leader, othersPresent: othersPresent(context) }) }),
