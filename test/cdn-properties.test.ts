@@ -6,7 +6,8 @@
  * script): no renamed name is a machine's state or actor (strings that are not renamed), a public
  * name of `$presence`, its records or its view, a field or a value of what goes over the wire, or a
  * property of xstate's own code; an internal property is never quoted, and a part's name is quoted
- * only where it names the part.
+ * only where it names the part. The machines' event types get short names too: they never leave
+ * the script (its actor is not public) and are never a wire value.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine } from 'xstate';
 import { getStateNodes } from 'xstate/graph';
 import ts from 'typescript';
-import { INTERNAL_PROPERTIES, machinePartNames } from '../scripts/cdn-minify.mjs';
+import { INTERNAL_PROPERTIES, machineEventTypes, machinePartNames } from '../scripts/cdn-minify.mjs';
 import { bindPresence } from '../src/bindings/alpine';
 import { sessionMachine } from '../src/machines/session';
 import { tabsMachine } from '../src/machines/tabs';
@@ -27,6 +28,7 @@ function keptNamesOf(machine: AnyStateMachine): string[] {
 }
 
 const PARTS = machinePartNames();
+const EVENTS = machineEventTypes();
 
 /** The browser code's files: everything but the Node-only emulator. */
 function browserSources(dir = SRC): string[] {
@@ -89,6 +91,15 @@ describe('names renamed in the CDN build (INTERNAL_PROPERTIES and the machine pa
       .filter((file) => !DEFINITIONS.some((definition) => file.endsWith(definition)))
       .flatMap((file) => stringsOf(file).filter((text) => PARTS.includes(text) && !(text in QUOTED_ELSEWHERE)).map((text) => `${file}: ${text}`));
     expect(quoted).toEqual([]);
+  });
+
+  it('finds the event types the machines handle, and none of them is a wire value or reachable from the CDN page', () => {
+    for (const type of ['session.start', 'page.hide', 'peer.upserted', 'tab.visible', 'peer.rollcall', 'lock.acquired']) expect(EVENTS).toContain(type);
+    expect(EVENTS.filter((type) => type.startsWith('xstate.') || WIRE_VALUES.includes(type))).toEqual([]);
+    // window.ManifestPresence picks its methods from the magic: never the actor, which takes events.
+    const picked = /type ManifestPresence = Pick<PresenceMagic, ([^>]*)>/.exec(readFileSync(join(SRC, 'cdn.ts'), 'utf8'))?.[1];
+    expect(picked).toBeDefined();
+    expect(picked).not.toContain('actor');
   });
 
   it("is never a property of xstate's own code (it would be renamed there too)", () => {
