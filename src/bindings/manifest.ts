@@ -55,6 +55,8 @@ export function configFromManifest(manifest: unknown): ConfigResult {
   if (typeof block.auto === 'boolean') presence.auto = block.auto;
   if (typeof block.status === 'string') presence.status = block.status;
   if (typeof block.heartbeatMs === 'number') presence.heartbeatMs = block.heartbeatMs;
+  // Passed on as written: start() says what is wrong with it (commands.ts), in one place.
+  if (block.idleMs !== undefined) presence.idleMs = block.idleMs as StartOptions['idleMs'];
   return {
     ok: true,
     config: { projectId: appwrite.projectId as string, endpoint: (appwrite.endpoint as string).replace(/\/+$/, ''), presence },

@@ -14,6 +14,13 @@ export const DEFAULT_HEARTBEAT_MS = 25_000;
 export const MIN_HEARTBEAT_MS = 1_000;
 /** Rows are written to expire 3 heartbeats ahead, and Appwrite refuses an expiry past 30 days. */
 export const MAX_HEARTBEAT_MS = 10 * 24 * 60 * 60 * 1000;
+/**
+ * No input for this long makes a tab idle (the person `away`, with auto, once no tab of theirs is
+ * visible and active). At least twice the page's input throttle (one `page.input` per 500 ms,
+ * platform/page.ts), so steady input never lets the count lapse.
+ */
+export const DEFAULT_IDLE_MS = 300_000;
+export const MIN_IDLE_MS = 1_000;
 /** Quiet time between the end of one write and the start of the next. */
 export const WRITE_GAP_MS = 250;
 /** A write that failed for a transient reason (5xx, network) is retried after 1 s, 2 s, 4 s … */
