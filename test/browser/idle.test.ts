@@ -91,3 +91,17 @@ describe('idleMs in Chromium', () => {
     expect([...first.problems, ...second.problems]).toEqual([]);
   });
 });
+
+describe('the demo', () => {
+  it('sets idleMs in its manifest and says how to see idle', async () => {
+    const context = await world.browser.newContext();
+    const tab = await open(context, world.site.origin + '/');
+    const manifest = await tab.evaluate(async () => (await (await fetch('/manifest.json')).json()).appwrite.presence);
+    expect(manifest.idleMs).toBe(60_000);
+    await tab.click('[data-test=join]');
+    await within(3000, async () => (await tab.textContent('[data-test=me]')) === 'online');
+    expect(await tab.isVisible('[data-test=idle-hint]')).toBe(true);
+    expect(await tab.textContent('[data-test=idle-hint]')).toMatch(/away/);
+    expect(tab.problems).toEqual([]);
+  });
+});
