@@ -30,10 +30,14 @@ async function person(projectId: string, options: Partial<PresenceOptions> = {})
   const user = await guest(emulator.url, projectId);
   const writes: string[] = [];
   class CountedPresences extends Appwrite.Presences {
-    override upsert(...args: Parameters<Appwrite.Presences['upsert']>) {
-      const [params] = args as unknown as [{ status?: string }];
-      writes.push(params?.status ?? '?');
-      return super.upsert(...args);
+    constructor(client: Appwrite.Client) {
+      super(client);
+      const upsert = this.upsert.bind(this) as (...args: unknown[]) => ReturnType<Appwrite.Presences['upsert']>;
+      this.upsert = ((...args: unknown[]) => {
+        const [first] = args as [{ status?: string } | string];
+        writes.push(typeof first === 'string' ? String(args[1]) : (first?.status ?? '?'));
+        return upsert(...args);
+      }) as Appwrite.Presences['upsert'];
     }
   }
   const controller = createPresence({
