@@ -4,7 +4,8 @@
  * from the last write; each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000)
  * hidden; ≥ 250 ms between writes; a transiently failed write retried after 1 s, 2 s, 4 s …
  * (≤ min(30 s, H)); a row's removal tried REMOVE_ATTEMPTS times; while the realtime link is down
- * the roster is re-listed every H.
+ * the roster is re-listed every H. A tab without input for idleMs (default 5 min) counts as hidden
+ * ("hidden" above: no tab of the person visible and active).
  */
 import { codeOf, typeOf } from '../../errors';
 import type { PublishOutput } from '../../transport/types';
