@@ -106,8 +106,16 @@ describe('idleMs on the emulator, with an observer', () => {
     const projectId = `idle-${++project}`;
     const ada = await person(projectId);
     expect(await ada.controller.start({ idleMs: -5 })).toBe(false);
-    expect(ada.controller.view().error).toBe('idleMs must be false, 0 or a number from 1000 to 864000000, got -5');
+    expect(ada.controller.view().error).toBe('idleMs must be a number from 1000 to 864000000, got -5');
     expect(await ada.controller.start({ idleMs: 'soon' as unknown as number })).toBe(false);
     expect(ada.controller.view().error).toMatch(/^idleMs must be .* got soon$/);
+    expect(await ada.controller.start({ idleMs: 0 })).toBe(true);
+  });
+
+  it('a bad default (as the manifest\'s presence block gives them) reaches start(), which refuses it with the reason', async () => {
+    const projectId = `idle-${++project}`;
+    const ada = await person(projectId, { idleMs: 'soon' as unknown as number });
+    expect(await ada.controller.start()).toBe(false);
+    expect(ada.controller.view().error).toBe('idleMs must be a number from 1000 to 864000000, got soon');
   });
 });

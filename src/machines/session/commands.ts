@@ -35,7 +35,7 @@ export function startProblem(options: unknown): string | null {
     return `heartbeatMs must be a number from ${MIN_HEARTBEAT_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.heartbeatMs)}`;
   }
   if (o.idleMs !== undefined && o.idleMs !== false && o.idleMs !== 0 && !within(o.idleMs, MIN_IDLE_MS)) {
-    return `idleMs must be false, 0 or a number from ${MIN_IDLE_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.idleMs)}`;
+    return `idleMs must be a number from ${MIN_IDLE_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.idleMs)}`;
   }
   if (o.teamId !== undefined && o.teamId !== null && !(typeof o.teamId === 'string' && o.teamId !== '')) {
     return 'teamId must be a non-empty string or null';
