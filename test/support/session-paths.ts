@@ -47,7 +47,6 @@ export const events: Event[] = [
   { type: 'session.start', options: { auto: false, status: 'busy' } },
   { type: 'session.start', options: { auto: true } },
   { type: 'session.start', options: { idleMs: 0 } },
-  { type: 'session.start', options: { idleMs: 60_000 } },
   { type: 'session.set', status: 'busy' },
   { type: 'session.set', status: '' },
   { type: 'session.clear' },
