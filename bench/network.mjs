@@ -114,7 +114,9 @@ async function idle() {
     addEventListener: (type, fn) => type === 'visibilitychange' && listeners.add(fn),
     removeEventListener: (type, fn) => listeners.delete(fn),
   };
-  const controller = createPresence({ transport, tabs: false, document: doc, window: null });
+  // The visible row measures a person at work: this page has no input, so idleness is off here
+  // (with it, the person would turn away after idleMs and beat as hidden).
+  const controller = createPresence({ transport, tabs: false, document: doc, window: null, idleMs: false });
   const started = controller.start();
   await virtual.advance(1_000);
   if (!(await started)) throw new Error(`start failed: ${controller.view().error}`);

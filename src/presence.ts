@@ -116,9 +116,10 @@ export function createPresence(options: PresenceOptions): PresenceController {
       }),
     },
   });
-  const { auto, status, heartbeatMs } = options;
+  // Without a document (Node, SSR) no input can come: nobody goes idle unless asked to.
+  const { auto, status, heartbeatMs, idleMs = (options.document === undefined ? globalThis.document : options.document) ? undefined : 0 } = options;
   const actor = createActor(machine, {
-    input: { roster, clock, random: options.random, defaults: { auto, status, heartbeatMs }, teamId: options.teamId ?? null, checkMetadata: transport.checkMetadata },
+    input: { roster, clock, random: options.random, defaults: { auto, status, heartbeatMs, idleMs }, teamId: options.teamId ?? null, checkMetadata: transport.checkMetadata },
     inspect: options.inspect,
   });
   let shown = viewOf(actor.getSnapshot());
@@ -233,8 +234,8 @@ function firstAnswer(actor: PresenceActor, outcome: (snapshot: SessionSnapshot) 
 function readOptions(options: unknown): StartOptions | undefined | string {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return options as StartOptions | undefined;
   try {
-    const { auto, status, heartbeatMs } = options as StartOptions;
-    return { auto, status, heartbeatMs };
+    const { auto, status, heartbeatMs, idleMs } = options as StartOptions;
+    return { auto, status, heartbeatMs, idleMs };
   } catch (error) {
     return `start() options could not be read: ${messageOf(error)}`;
   }

@@ -80,6 +80,8 @@ describe('$presence (PresenceMagic)', () => {
   it('takes the documented start options, all optional', () => {
     expectTypeOf<{}>().toExtend<StartOptions>();
     expectTypeOf<{ auto: boolean; status: string; heartbeatMs: number }>().toExtend<StartOptions>();
+    expectTypeOf<{ idleMs: number }>().toExtend<StartOptions>();
+    expectTypeOf<{ idleMs: false }>().toExtend<StartOptions>();
   });
 });
 

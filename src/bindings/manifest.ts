@@ -51,10 +51,9 @@ export function configFromManifest(manifest: unknown): ConfigResult {
   }
   // Manifest's loader accepts `presences` (the Appwrite product's name) as well: so do we.
   const block = isRecord(appwrite.presence) ? appwrite.presence : isRecord(appwrite.presences) ? appwrite.presences : {};
+  // The start options it names, as written: start() says what is wrong with one (commands.ts).
   const presence: StartOptions = {};
-  if (typeof block.auto === 'boolean') presence.auto = block.auto;
-  if (typeof block.status === 'string') presence.status = block.status;
-  if (typeof block.heartbeatMs === 'number') presence.heartbeatMs = block.heartbeatMs;
+  for (const key of ['auto', 'status', 'heartbeatMs', 'idleMs'] as const) if (block[key] !== undefined) (presence as Record<string, unknown>)[key] = block[key];
   return {
     ok: true,
     config: { projectId: appwrite.projectId as string, endpoint: (appwrite.endpoint as string).replace(/\/+$/, ''), presence },

@@ -1,19 +1,33 @@
 /**
  * The page, as the session hears it: this page shown or hidden (`visibilitychange`, never window
  * focus), `pagehide` (leaving, or entering the back/forward cache), the Page Lifecycle's `freeze`
- * and `resume`, and `pageshow` from the cache. `watchPage()` is the session's `watchPage` actor:
- * it only reports; what each event means is decided by the session machine. Globals are never
- * read at import.
+ * and `resume`, `pageshow` from the cache, and the person's input (at most one `page.input` a
+ * second; listeners passive). `watchPage()` is the session's `watchPage` actor: it only reports;
+ * what each event means is decided by the session machine. Globals are never read at import.
  */
 import { fromCallback, type EventObject } from 'xstate';
 import type { PageEvent } from '../machines/session/types';
 
 export interface DocumentLike {
   readonly visibilityState: string;
-  /** `freeze`/`resume`: the Page Lifecycle events of a tab the browser stops and restarts. */
-  addEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
-  removeEventListener(type: 'visibilitychange' | 'freeze' | 'resume', listener: () => void): void;
+  /**
+   * `freeze`/`resume`: the Page Lifecycle events of a tab the browser stops and restarts; the
+   * person's input (`INPUT_EVENTS`), passive and captured.
+   */
+  addEventListener(type: string, listener: () => void, options?: { passive?: boolean; capture?: boolean }): void;
+  removeEventListener(type: string, listener: () => void, options?: { passive?: boolean; capture?: boolean }): void;
 }
+
+/** What counts as the person's input; captured, so a scroll inside any element counts too. */
+export const INPUT_EVENTS = 'pointerdown pointermove keydown touchstart wheel scroll'.split(' ');
+const PASSIVE = { passive: true, capture: true };
+/**
+ * At most one `page.input` this often (ms), the first after a quiet spell at once. A pointermove
+ * or scroll fires 60–120 times a second; the session only restarts its idle count, so two events
+ * a second cost nothing and start idleness at most half a second early. Half of `MIN_IDLE_MS`
+ * (1 s), so steady input never lets the count lapse.
+ */
+export const INPUT_EVERY_MS = 500;
 
 export interface WindowLike {
   addEventListener(type: 'pagehide' | 'pageshow', listener: (event: object) => void): void;
@@ -97,6 +111,17 @@ export function watchPage(document: DocumentLike | null, window: WindowLike | nu
     if (document) {
       cleanups.push(watchVisibility(document, (visible) => send({ type: visible ? 'page.visible' : 'page.hidden' })));
       cleanups.push(onFreeze(document, () => send({ type: 'page.freeze' }), () => send({ type: 'page.resume' })));
+      let last = -Infinity;
+      const input = () => {
+        const now = Date.now();
+        // Either way: a wall clock set back must not silence input until it catches up.
+        if (Math.abs(now - last) >= INPUT_EVERY_MS) {
+          last = now;
+          send({ type: 'page.input' });
+        }
+      };
+      for (const type of INPUT_EVENTS) document.addEventListener(type, input, PASSIVE);
+      cleanups.push(() => INPUT_EVENTS.forEach((type) => document.removeEventListener(type, input, PASSIVE)));
       if (!isVisible(document)) send({ type: 'page.hidden' });
     }
     if (window) {

@@ -30,6 +30,17 @@ describe('configFromManifest', () => {
     expect(configFromManifest(both)).toMatchObject({ ok: true, config: { presence: { status: 'online' } } });
   });
 
+  it('passes the start options on as written (idleMs a number or false); start() is where a bad one is refused', () => {
+    const withIdle = (idleMs: unknown) => ({ appwrite: { projectId: 'p1', endpoint: 'https://x/v1', presence: { idleMs } } });
+    expect(configFromManifest(withIdle(120_000))).toMatchObject({ ok: true, config: { presence: { idleMs: 120_000 } } });
+    expect(configFromManifest(withIdle(false))).toMatchObject({ ok: true, config: { presence: { idleMs: false } } });
+    expect(configFromManifest(withIdle('soon'))).toMatchObject({ ok: true, config: { presence: { idleMs: 'soon' } } });
+    expect(configFromManifest(good)).toMatchObject({ ok: true, config: { presence: { heartbeatMs: 30000 } } });
+    expect('idleMs' in (configFromManifest(good) as { config: { presence: object } }).config.presence).toBe(false);
+    const wrong = { appwrite: { projectId: 'p1', endpoint: 'https://x/v1', presence: { heartbeatMs: '30000' } } };
+    expect(configFromManifest(wrong)).toMatchObject({ ok: true, config: { presence: { heartbeatMs: '30000' } } });
+  });
+
   it.each([
     [{}, /no "appwrite" block/],
     [{ appwrite: { endpoint: 'https://x/v1' } }, /projectId is missing/],

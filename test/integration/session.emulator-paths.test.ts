@@ -13,7 +13,7 @@
  * ⇒ no row of the person (either identity).
  *
  * Which paths can happen for real (`whyNotReal`, a rule, not a list): every step is a command the
- * facade offers (`beforeSignOut()` included), a page event or another tab's sign-out (sent to the
+ * facade offers (`beforeSignOut()` included), a page event (input included) or another tab's sign-out (sent to the
  * actor exactly as the `watchPage` / `coordinateTabs` actors send them), a `transport.connected`
  * (the first connect, or a socket drop from a live roster), what the one tab's coordinator says by
  * itself (it leads; it answers a sign-out at once), or an effect SUCCEEDING / the write gap
@@ -87,6 +87,7 @@ function kindOf(step: Pick<Step, 'event'>, prev: Model): Kind {
     case 'session.error':
     case 'tab.hidden':
     case 'tab.visible':
+    case 'page.input':
     case 'page.hidden':
     case 'page.visible':
     case 'page.hide':
@@ -249,7 +250,7 @@ async function replay(path: Path) {
         const e = step.event as Event;
         switch (e.type) {
           case 'session.start':
-            void me.start({ ...(e.options?.auto === undefined ? {} : { auto: e.options.auto }), ...(e.options?.status === undefined ? {} : { status: e.options.status }), ...(e.options?.heartbeatMs === undefined ? {} : { heartbeatMs: e.options.heartbeatMs }) });
+            void me.start({ ...(e.options?.auto === undefined ? {} : { auto: e.options.auto }), ...(e.options?.status === undefined ? {} : { status: e.options.status }), ...(e.options?.heartbeatMs === undefined ? {} : { heartbeatMs: e.options.heartbeatMs }), ...(e.options?.idleMs === undefined ? {} : { idleMs: e.options.idleMs }) });
             break;
           case 'session.set':
             void me.set(e.status, e.metadata ?? undefined);

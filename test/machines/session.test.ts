@@ -891,7 +891,7 @@ describe('teams (behaviour 13)', () => {
 
   it(`a re-scope gives up on the old row after ${REMOVE_ATTEMPTS} transient failures and goes on`, async () => {
     const h = harness();
-    await liveAndWritten(h);
+    await liveAndWritten(h, { idleMs: 0 }); // the retry timers run, not an idle timer
     vi.advanceTimersByTime(WRITE_GAP_MS);
     h.send({ type: 'team.changed', teamId: 't1' });
     for (let attempt = 1; attempt <= REMOVE_ATTEMPTS; attempt++) {

@@ -4,7 +4,7 @@
  * and the bookkeeping that lets a command's promise settle on the first write that carries it.
  */
 import { checkMetadata, checkStatus } from '../../records';
-import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from './policy';
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS, MIN_IDLE_MS } from './policy';
 import type { Chosen, SessionContext } from './types';
 
 export const SIGN_IN_NEEDED = 'Sign in first: presence needs a session (an account or a guest).';
@@ -18,6 +18,9 @@ export function liveUpdatesUnavailable(heartbeatMs: number): string {
 
 export const isLiveUpdatesUnavailable = (error: string | null) => error !== null && error.startsWith(UNAVAILABLE);
 
+/** A number of ms from `min` to the longest timer we arm (rows expire 3 heartbeats ahead, ≤ 30 days). */
+const within = (ms: unknown, min: number) => typeof ms === 'number' && ms >= min && ms <= MAX_HEARTBEAT_MS;
+
 /** Why `start(options)` cannot be honoured, or null. */
 export function startProblem(options: unknown): string | null {
   if (options === undefined || options === null) return null;
@@ -28,11 +31,11 @@ export function startProblem(options: unknown): string | null {
     if (problem !== null) return problem;
   }
   if (o.auto !== undefined && typeof o.auto !== 'boolean') return `auto must be true or false, got ${typeof o.auto}`;
-  if (
-    o.heartbeatMs !== undefined &&
-    !(typeof o.heartbeatMs === 'number' && o.heartbeatMs >= MIN_HEARTBEAT_MS && o.heartbeatMs <= MAX_HEARTBEAT_MS)
-  ) {
+  if (o.heartbeatMs !== undefined && !within(o.heartbeatMs, MIN_HEARTBEAT_MS)) {
     return `heartbeatMs must be a number from ${MIN_HEARTBEAT_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.heartbeatMs)}`;
+  }
+  if (o.idleMs !== undefined && o.idleMs !== false && o.idleMs !== 0 && !within(o.idleMs, MIN_IDLE_MS)) {
+    return `idleMs must be a number from ${MIN_IDLE_MS} to ${MAX_HEARTBEAT_MS}, got ${String(o.idleMs)}`;
   }
   if (o.teamId !== undefined && o.teamId !== null && !(typeof o.teamId === 'string' && o.teamId !== '')) {
     return 'teamId must be a non-empty string or null';

@@ -34,6 +34,7 @@ import { applyLive, bufferPeer, directFeed, hideSelf, isOwn, ownListed, ownRow, 
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_IDLE_MS,
   HIDDEN_HEARTBEAT_MIN_MS,
   isSessionGone,
   isTransient,
@@ -159,6 +160,7 @@ export const implementations = setup({
     heartbeatEvery: ({ context }) => context.heartbeatMs * (0.8 + 0.2 * context.random()),
     hiddenHeartbeatEvery: ({ context }) => Math.max(context.heartbeatMs, HIDDEN_HEARTBEAT_MIN_MS) * (1 + 0.1 * context.random()),
     pollEvery: ({ context }) => context.heartbeatMs,
+    idleMs: ({ context }) => context.idleMs,
   },
   guards: {
     startInvalid: ({ context, event }) => startProblem(startOptions(context, event)) !== null,
@@ -168,6 +170,8 @@ export const implementations = setup({
       const options = startOptions(context, event);
       return startProblem(options) === null && options.teamId !== undefined && options.teamId !== context.teamId;
     },
+    /** Idleness is on (idleMs not 0). */
+    idleMs: ({ context }) => context.idleMs > 0,
     teamDiffers: ({ context, event }) => (event as Of<'team.changed'>).teamId !== context.teamId,
     noSession: ({ event }) => (event as Of<'xstate.done.actor.identify'>).output === null,
     entersCleared: ({ context }) => context.desired === null,
@@ -227,6 +231,7 @@ export const implementations = setup({
         ...accepted(context, { status: o.status ?? 'online', metadata: {} }),
         auto: o.auto ?? true,
         heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+        idleMs: +(o.idleMs ?? DEFAULT_IDLE_MS),
         teamId: o.teamId === undefined ? context.teamId : o.teamId,
         wanted: true,
       };
@@ -238,6 +243,7 @@ export const implementations = setup({
         ...accepted(context, chosen),
         auto: o.auto ?? context.auto,
         heartbeatMs: o.heartbeatMs ?? context.heartbeatMs,
+        idleMs: +(o.idleMs ?? context.idleMs),
         teamId: o.teamId === undefined ? context.teamId : o.teamId,
         wanted: true,
       };
@@ -265,7 +271,12 @@ export const implementations = setup({
       const hidden = event.type === 'page.hidden';
       return context.tabsOf !== null ? { pageHidden: hidden } : { pageHidden: hidden, hidden, due: context.due || hidden !== context.hidden };
     }),
-    tellPage: ({ event, self }) => tell(self, { type: 'visibility', visible: event.type !== 'page.hidden' }),
+    /**
+     * This tab's attention, for the coordinator: its page visible and, as the idle timer fires
+     * (the only timer that tells), not idle. Idleness ends only on input, which comes to a
+     * visible page, on the page shown, or as tracking ends: then the page's visibility is right.
+     */
+    tellPage: ({ context, event, self }) => tell(self, { type: 'visibility', visible: !context.pageHidden && !event.type.startsWith('xstate.after') }),
     noteRole: assign(({ context, event }) => {
       const { leader, othersPresent } = event as Of<'tabs.role'>;
       return { leader, othersPresent, due: context.due || (leader && !context.leader) };

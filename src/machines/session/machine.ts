@@ -1,10 +1,11 @@
 /**
  * The session: one person's presence in one tab, from `start()` to `stop()` and across the page's
  * life, as an XState machine (timing in `policy.ts`, parts in `implementations.ts`).
- * - `tracking` runs four regions: the roster (listed once realtime connects or after 5 s, again
+ * - `tracking` runs five regions: the roster (listed once realtime connects or after 5 s, again
  *   on every reconnect and, while the link is down, every heartbeat; peer events buffered meanwhile),
- *   the status (entered as cleared, away or online by one rule: `status.choosing`), one writer
- *   (one write in flight, latest wins) and the heartbeat.
+ *   the status (entered as cleared, away or online by one rule: `status.choosing`), this tab's
+ *   activity (idle after idleMs without input: to the person's tabs, an idle tab is a hidden one),
+ *   one writer (one write in flight, latest wins) and the heartbeat.
  * - The person's tabs are a child actor (`tabs`) started for each identity: only the leader writes,
  *   and a sign-out or identity change in ANY tab tells the others before the row goes.
  * - Leaving a row (`switching`, `stopping`) waits for the write in flight, then deletes, retrying a
@@ -12,7 +13,7 @@
  */
 import { implementations, rowInput } from './implementations';
 import type { SessionContext, SessionInput } from './types';
-import { DEFAULT_HEARTBEAT_MS, uniqueId } from './policy';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS, uniqueId } from './policy';
 
 const initialContext = (input: SessionInput): SessionContext => ({
   roster: input.roster,
@@ -26,6 +27,7 @@ const initialContext = (input: SessionInput): SessionContext => ({
   identity: null,
   auto: true,
   heartbeatMs: DEFAULT_HEARTBEAT_MS,
+  idleMs: DEFAULT_IDLE_MS,
   teamId: input.teamId ?? null,
   desired: null,
   confirmed: null,
@@ -96,6 +98,8 @@ const listRoster = {
     { target: 'connecting', actions: 'listFailed' },
   ],
 } as const;
+/** A sign of the person on this page: the activity count starts over. */
+const awake = { target: '.active', reenter: true } as const;
 const resumeOrStop = { 'page.resume': [{ guard: 'resumable', target: '#session.starting' }, { target: '#session.stopped' }] } as const;
 
 export const sessionMachine = implementations.createMachine({
@@ -242,6 +246,18 @@ export const sessionMachine = implementations.createMachine({
             online: { on: { 'tab.hidden': { guard: 'autoAway', target: 'away', actions: ['noteVisibility', 'showSelf'] } } },
             away: { on: { 'tab.visible': { target: 'online', actions: ['noteVisibility', 'showSelf'] } } },
             cleared: {},
+          },
+        },
+        // This tab's activity: input or the page shown again restarts the count (a new idleMs
+        // counts from then); idleMs without either (0: never) makes the tab idle, which the
+        // coordinator counts as hidden: the person is `away` once no tab is visible and active.
+        activity: {
+          initial: 'active',
+          // The page shown is noted here as well as at the root (see `on` there).
+          on: { 'page.input': awake, 'page.visible': { target: '.active', reenter: true, actions: ['notePage', 'tellPage'] } },
+          states: {
+            active: { after: { idleMs: { guard: 'idleMs', target: 'idle' } } },
+            idle: { entry: 'tellPage', exit: 'tellPage' },
           },
         },
         writer: {

@@ -4,7 +4,8 @@
  * from the last write; each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000)
  * hidden; ≥ 250 ms between writes; a transiently failed write retried after 1 s, 2 s, 4 s …
  * (≤ min(30 s, H)); a row's removal tried REMOVE_ATTEMPTS times; while the realtime link is down
- * the roster is re-listed every H.
+ * the roster is re-listed every H. A tab without input for idleMs (default 5 min) counts as hidden
+ * ("hidden" above: no tab of the person visible and active).
  */
 import { codeOf, typeOf } from '../../errors';
 import type { PublishOutput } from '../../transport/types';
@@ -14,6 +15,13 @@ export const DEFAULT_HEARTBEAT_MS = 25_000;
 export const MIN_HEARTBEAT_MS = 1_000;
 /** Rows are written to expire 3 heartbeats ahead, and Appwrite refuses an expiry past 30 days. */
 export const MAX_HEARTBEAT_MS = 10 * 24 * 60 * 60 * 1000;
+/**
+ * No input for this long makes a tab idle (the person `away`, with auto, once no tab of theirs is
+ * visible and active). At least twice the page's input throttle (one `page.input` per 500 ms,
+ * platform/page.ts), so steady input never lets the count lapse.
+ */
+export const DEFAULT_IDLE_MS = 300_000;
+export const MIN_IDLE_MS = 1_000;
 /** Quiet time between the end of one write and the start of the next. */
 export const WRITE_GAP_MS = 250;
 /** A write that failed for a transient reason (5xx, network) is retried after 1 s, 2 s, 4 s … */

@@ -8,7 +8,7 @@ import type { SessionContext } from './types';
 
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
 
-/** Status published while no tab of the person is visible (with `auto`). */
+/** Status published while no tab of the person is visible, or none visible has had input for idleMs (with `auto`). */
 export const AWAY = 'away';
 
 /** The status to publish now: null when cleared, `away` while hidden with auto. */

@@ -16,6 +16,13 @@ export interface StartOptions {
   status?: string;
   /** Heartbeat period in ms, 1 000 … 10 days. Default 25 000. */
   heartbeatMs?: number;
+  /**
+   * Flip to `away` (with `auto`) after this long without input (pointer, key, touch, wheel,
+   * scroll) in the person's visible tabs, in ms: 1 000 … 10 days, or 0 / false for never.
+   * Default 300 000 (5 minutes); never where no document is watched (Node). A new value counts
+   * from the next input.
+   */
+  idleMs?: number | false;
 }
 
 /** What the person chose to publish; `away` is applied on top of it, never stored in it. */
@@ -64,6 +71,8 @@ export type PageEvent =
   /** This page shown / hidden (`visibilitychange`, not window focus). */
   | { type: 'page.visible' }
   | { type: 'page.hidden' }
+  /** Input on this page (pointer, key, touch, wheel, scroll), at most every 500 ms. */
+  | { type: 'page.input' }
   /** `pagehide`: the page is going away; `persisted` when it enters the back/forward cache. */
   | { type: 'page.hide'; persisted: boolean }
   /** The browser freezes the page (a background tab stops running, or it enters the bfcache). */
@@ -75,7 +84,7 @@ export type PageEvent =
 export type TabsEvent =
   /** Only the leader writes; `othersPresent`: another tab of the person is open. */
   | { type: 'tabs.role'; leader: boolean; othersPresent: boolean }
-  /** The PERSON's visibility: no tab of theirs visible / at least one visible again. */
+  /** The PERSON's visibility: no tab of theirs visible and active (not idle) / one again. */
   | { type: 'tab.hidden' }
   | { type: 'tab.visible' }
   /** Another tab of the person is signing out: stop writing, delete the row if ours to write, answer. */
@@ -85,6 +94,7 @@ export type TabsEvent =
 
 /** What the session tells the `coordinateTabs` actor. */
 export type TabsCommand =
+  /** This tab's attention: its page visible and not idle (input, or shown, within idleMs). */
   | { type: 'visibility'; visible: boolean }
   | { type: 'wish'; wish: Wish }
   /** Ask the person's other tabs to go quiet: the person is signing out. */
@@ -137,12 +147,17 @@ export interface SessionContext {
   identity: Identity | null;
   auto: boolean;
   heartbeatMs: number;
+  /** No input for this long makes this tab idle (ms); 0 = never. */
+  idleMs: number;
   teamId: string | null;
   /** The person's chosen status; null = cleared. */
   desired: Chosen | null;
   /** The chosen status the server last confirmed in this tracking run (reverted to on failure). */
   confirmed: Chosen | null;
-  /** The person's visibility: no tab of theirs is visible. */
+  /**
+   * The person is not looking: no tab of theirs is visible and active (input, or shown, within
+   * idleMs). Idle is folded into the person's visibility, so `away` stays one rule.
+   */
   hidden: boolean;
   /** This page's own visibility, for the tab coordinator. */
   pageHidden: boolean;
