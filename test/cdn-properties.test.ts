@@ -44,7 +44,7 @@ const WIRE = [
   'presenceId', 'userId', 'status', 'metadata', 'expiresAt', 'permissions', 'queries', 'total', 'sessionId',
   '$id', '$updatedAt', '$permissions', 'events', 'payload', 'timestamp', 'channels',
   'type', 'from', 'visible', 'wish', 'at', 'tabId',
-  'auto', 'heartbeatMs', 'teamId', 'name', 'color', 'team',
+  'auto', 'heartbeatMs', 'idleMs', 'teamId', 'name', 'color', 'team',
 ];
 /** String values that cross the script's edge: the tabs' message types (src/machines/tabs.ts TabMessage), statuses. */
 const WIRE_VALUES = ['hello', 'state', 'bye', 'rollcall', 'wish', 'signout', 'quiet', 'online', 'away'];

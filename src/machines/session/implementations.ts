@@ -160,7 +160,7 @@ export const implementations = setup({
     heartbeatEvery: ({ context }) => context.heartbeatMs * (0.8 + 0.2 * context.random()),
     hiddenHeartbeatEvery: ({ context }) => Math.max(context.heartbeatMs, HIDDEN_HEARTBEAT_MIN_MS) * (1 + 0.1 * context.random()),
     pollEvery: ({ context }) => context.heartbeatMs,
-    idleMs: ({ context }) => context.idleMs,
+    idleAfter: ({ context }) => context.idleMs,
   },
   guards: {
     startInvalid: ({ context, event }) => startProblem(startOptions(context, event)) !== null,
@@ -171,7 +171,7 @@ export const implementations = setup({
       return startProblem(options) === null && options.teamId !== undefined && options.teamId !== context.teamId;
     },
     /** Idleness is on (idleMs not 0). */
-    idleMs: ({ context }) => context.idleMs > 0,
+    idles: ({ context }) => context.idleMs > 0,
     teamDiffers: ({ context, event }) => (event as Of<'team.changed'>).teamId !== context.teamId,
     noSession: ({ event }) => (event as Of<'xstate.done.actor.identify'>).output === null,
     entersCleared: ({ context }) => context.desired === null,

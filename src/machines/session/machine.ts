@@ -256,7 +256,7 @@ export const sessionMachine = implementations.createMachine({
           // The page shown is noted here as well as at the root (see `on` there).
           on: { 'page.input': awake, 'page.visible': { target: '.active', reenter: true, actions: ['notePage', 'tellPage'] } },
           states: {
-            active: { after: { idleMs: { guard: 'idleMs', target: 'idle' } } },
+            active: { after: { idleAfter: { guard: 'idles', target: 'idle' } } },
             idle: { entry: 'tellPage', exit: 'tellPage' },
           },
         },
