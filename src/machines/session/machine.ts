@@ -1,6 +1,7 @@
 /**
  * The session: one person's presence in one tab, from `start()` to `stop()` and across the page's
- * life, as an XState machine (timing in `policy.ts`, parts in `implementations.ts`).
+ * life, as an XState machine (timing in `policy.ts`, parts in `implementations.ts`, what a new
+ * session knows in `context.ts`).
  * - `tracking` runs five regions: the roster (listed once realtime connects or after 5 s, again
  *   on every reconnect and, while the link is down, every heartbeat; peer events buffered meanwhile),
  *   the status (entered as cleared, away or online by one rule: `status.choosing`), this tab's
@@ -11,50 +12,9 @@
  * - Leaving a row (`switching`, `stopping`) waits for the write in flight, then deletes, retrying a
  *   transient failure. The page (`watchPage`) moves the session to `left` or `frozen`, and back.
  */
+import { initialContext } from './context';
 import { implementations, rowInput } from './implementations';
-import type { SessionContext, SessionInput } from './types';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS, uniqueId } from './policy';
-
-const initialContext = (input: SessionInput): SessionContext => ({
-  roster: input.roster,
-  clock: input.clock,
-  random: input.random ?? Math.random,
-  newId: input.newId ?? uniqueId,
-  defaults: input.defaults ?? {},
-  checkMetadata: input.checkMetadata ?? (() => null),
-  error: null,
-  warning: null,
-  identity: null,
-  auto: true,
-  heartbeatMs: DEFAULT_HEARTBEAT_MS,
-  idleMs: DEFAULT_IDLE_MS,
-  teamId: input.teamId ?? null,
-  desired: null,
-  confirmed: null,
-  hidden: false,
-  pageHidden: false,
-  leader: true,
-  othersPresent: false,
-  tabsOf: null,
-  unshared: false,
-  presenceId: null,
-  hasRow: false,
-  rowVersion: null,
-  loaded: false,
-  linkUp: false,
-  buffer: [],
-  due: false,
-  inflight: null,
-  seq: 0,
-  confirmedSeq: 0,
-  failedSeq: 0,
-  lastWriteFailed: false,
-  failures: 0,
-  wanted: false,
-  restart: false,
-  leaving: null,
-  resumable: false,
-});
+import type { SessionContext } from './types';
 
 /** Tell the person's other tabs what they chose here, now or as their coordinator starts. */
 const share = ['holdWish', 'shareWish'] as const;
