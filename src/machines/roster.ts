@@ -5,19 +5,12 @@
  * upsert, an upsert already expired on arrival or expiry itself leave a tombstone that blocks upserts
  * up to its `updatedAt` for TOMBSTONE_MS. A peer leaves at `expiresAt` on the server clock.
  *
- * Why this and not one XState actor per peer (peer.ts, kept as the model and test oracle): measured
- * at N = 10 000 with `npx tsup src/machines/peer.ts src/machines/roster.ts --no-config --format esm
- * --out-dir node_modules/.cache/presence-bench && node --expose-gc bench/peer-actors.mjs` (Node
- * 20.20.2, 2 shared vCPUs under load average 4–10, CPU time, medians of 5, ranges over 5 runs):
- * actors 5.0 KB retained per peer and 25–28 µs per refresh event (each reschedules a timer and
- * builds a snapshot); Roster 0.69 KB per peer with records built, 0.7–0.9 µs per refresh upsert,
- * 0.7–0.85 µs per stale one, remove / join over a tombstone 3–5 µs (Map delete + insert; GC of the
- * bench's heap included), upsert + list() 43–51 µs when rows changed in place (patched copy)
- * and 0.4–0.5 ms when someone came or went (full rebuild), upsert + records() 2.4–4.2 ms (a
- * 10 000-key object costs that much to build: read it lazily), an expiry sweep 0.15–0.45 ms, reset of
- * 10 000 rows 9–42 ms. One map and one timer keep memory 7× and event cost ~35× below the actors.
+ * Why this and not one XState actor per peer (peer.ts, kept as the model and test oracle): at
+ * N = 10 000 one map and one timer keep memory 7× and event cost ~35× below the actors — the
+ * figures and the command are in bench/README.md ("Roster vs one actor per peer").
  */
-import { colorOf, isRecord, sameJson, type PresenceRecord } from '../records';
+import { colorOf, sameJson, type PresenceRecord } from '../records';
+import { isPeerDoc, isSelfRecord, isTime, isUserId } from './roster-input';
 import type { Metadata, PeerDoc } from '../transport/types';
 
 /**
@@ -428,34 +421,6 @@ function toRecord(userId: string, status: string, metadata: Metadata, lastSeen: 
     lastSeen,
     expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
   };
-}
-
-/** Any Date-representable millisecond time (toISOString throws outside ±8.64e15). */
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && value >= -8.64e15 && value <= 8.64e15;
-}
-
-function isUserId(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-/** Wire data is untrusted even after the transport: a malformed doc is ignored, never thrown on. */
-function isPeerDoc(doc: unknown): doc is PeerDoc {
-  if (typeof doc !== 'object' || doc === null) return false;
-  const d = doc as Partial<Record<keyof PeerDoc, unknown>>;
-  return (
-    isUserId(d.userId) &&
-    typeof d.status === 'string' &&
-    isTime(d.updatedAt) &&
-    (d.expiresAt === null || isTime(d.expiresAt)) &&
-    isRecord(d.metadata)
-  );
-}
-
-function isSelfRecord(record: unknown): record is SelfRecord {
-  if (typeof record !== 'object' || record === null) return false;
-  const r = record as Partial<Record<keyof SelfRecord, unknown>>;
-  return typeof r.status === 'string' && isRecord(r.metadata) && isTime(r.lastSeen) && (r.expiresAt === null || isTime(r.expiresAt));
 }
 
 function sameRow(entry: Entry, doc: PeerDoc): boolean {
