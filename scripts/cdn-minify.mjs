@@ -41,9 +41,10 @@ const MACHINES = join(process.cwd(), 'src', 'machines');
  * `delays` objects given to `setup()` anywhere under src/machines, read from the source (nothing
  * runs). In the config they are strings (`actions: 'stopWrite'`, `guard: 'lastWriter'`) and keys
  * (`after: { writeGap: … }`); xstate looks each string up among those keys, so the build renames
- * both alike: −830 B min+gzip. Actors are left alone: their ids name done/error events, and
- * `remove`/`publish` are also words of the error text. test/cdn-properties.test.ts refuses a part
- * name that is also a state, a wire or public name, or a property of xstate's own code.
+ * both alike: −856 B min+gzip (29 930 → 29 074 B). Actors are left alone: their ids name
+ * done/error events, and `remove`/`publish` are also words of the error text.
+ * test/cdn-properties.test.ts refuses a part name that is also a state, an actor, a wire or public
+ * name, a property or string of xstate's own code, or quoted elsewhere with another meaning.
  */
 export function machinePartNames(dir = MACHINES) {
   const names = new Set();
@@ -67,7 +68,7 @@ export function machinePartNames(dir = MACHINES) {
  * (`on: { 'session.start': … }`, and the handler objects spread into them; xstate's own `xstate.*`
  * left out). They are strings in the configs, in the actors that send them and in the checks that
  * read them — all inside the CDN script, whose actor is not public — so the build gives each a
- * short name: −160 B min+gzip.
+ * short name: −171 B min+gzip (→ 28 903 B).
  */
 export function machineEventTypes(dir = MACHINES) {
   const types = new Set();
