@@ -1,8 +1,8 @@
 /**
  * The page, as the session hears it: this page shown or hidden (`visibilitychange`, never window
  * focus), `pagehide` (leaving, or entering the back/forward cache), the Page Lifecycle's `freeze`
- * and `resume`, `pageshow` from the cache, and the person's input (at most one `page.input` a
- * second; listeners passive). `watchPage()` is the session's `watchPage` actor: it only reports;
+ * and `resume`, `pageshow` from the cache, and the person's input (at most one `page.input` every
+ * 500 ms; listeners passive). `watchPage()` is the session's `watchPage` actor: it only reports;
  * what each event means is decided by the session machine. Globals are never read at import.
  */
 import { fromCallback, type EventObject } from 'xstate';

@@ -272,11 +272,12 @@ export const implementations = setup({
       return context.tabsOf !== null ? { pageHidden: hidden } : { pageHidden: hidden, hidden, due: context.due || hidden !== context.hidden };
     }),
     /**
-     * This tab's attention, for the coordinator: its page visible and, as the idle timer fires
-     * (the only timer that tells), not idle. Idleness ends only on input, which comes to a
-     * visible page, on the page shown, or as tracking ends: then the page's visibility is right.
+     * This tab's attention, for the coordinator: its page visible (idleness ends only on input,
+     * which comes to a visible page, on the page shown, or as tracking ends: then the page's
+     * visibility is right). `tellIdle`: the tab has gone idle, so it is not looking either way.
      */
-    tellPage: ({ context, event, self }) => tell(self, { type: 'visibility', visible: !context.pageHidden && !event.type.startsWith('xstate.after') }),
+    tellPage: ({ context, self }) => tell(self, { type: 'visibility', visible: !context.pageHidden }),
+    tellIdle: ({ self }) => tell(self, { type: 'visibility', visible: false }),
     noteRole: assign(({ context, event }) => {
       const { leader, othersPresent } = event as Of<'tabs.role'>;
       return { leader, othersPresent, due: context.due || (leader && !context.leader) };

@@ -217,7 +217,7 @@ export const sessionMachine = implementations.createMachine({
           on: { 'page.input': awake, 'page.visible': { target: '.active', reenter: true, actions: ['notePage', 'tellPage'] } },
           states: {
             active: { after: { idleAfter: { guard: 'idles', target: 'idle' } } },
-            idle: { entry: 'tellPage', exit: 'tellPage' },
+            idle: { entry: 'tellIdle', exit: 'tellPage' },
           },
         },
         writer: {
