@@ -117,6 +117,10 @@ const message = (context: TabsContext, type: 'hello' | 'state' | 'bye' | 'rollca
   type: 'broadcast' as const,
   message: type === 'hello' || type === 'state' ? { type, from: context.tabId, visible: context.visible } : { type, from: context.tabId },
 });
+/** An event that a tab's message became, naming the tab that sent it. */
+type FromTab = Extract<TabsEvent, { tabId: string }>;
+/** Said by another tab, not echoed from this one. */
+const fromPeer = (context: TabsContext, event: FromTab) => event.tabId !== context.tabId;
 const isNewer = (a: StampedWish, b: StampedWish | null) =>
   !b || a.at > b.at || (a.at === b.at && a.tabId > b.tabId);
 
@@ -148,15 +152,16 @@ export const tabsMachine = setup({
     // the last remaining tab may wrongly think it is not last (and so skip the final delete).
     verifyEvery: 2_000,
   },
+  // Like the actions, a guard reads the event its transition is on: the config names its type.
   guards: {
-    fromPeer: ({ context, event }) => 'tabId' in event && event.tabId !== context.tabId,
-    knownPeer: ({ context, event }) => 'tabId' in event && Object.hasOwn(context.peers, event.tabId),
-    visibilityChanged: ({ context, event }) => event.type === 'tab.visibility' && event.visible !== context.visible,
-    newerWish: ({ context, event }) => event.type === 'peer.wish' && isNewer(event.wish, context.wish),
-    peersGone: ({ context, event }) => event.type === 'members.verified' && unverified(context, event).length > 0,
+    fromPeer: ({ context, event }) => fromPeer(context, event as FromTab),
+    knownPeer: ({ context, event }) => Object.hasOwn(context.peers, (event as Of<'peer.bye'>).tabId),
+    visibilityChanged: ({ context, event }) => (event as Of<'tab.visibility'>).visible !== context.visible,
+    newerWish: ({ context, event }) => isNewer((event as Of<'peer.wish'>).wish, context.wish),
+    peersGone: ({ context, event }) => unverified(context, event as Of<'members.verified'>).length > 0,
     othersPresent: ({ context }) => othersPresent(context),
     /** A tab said hello, and there is a wish to tell it. */
-    helloToAnswer: ({ context, event }) => 'tabId' in event && event.tabId !== context.tabId && context.wish !== null,
+    helloToAnswer: ({ context, event }) => fromPeer(context, event as FromTab) && context.wish !== null,
     /** The role announced no longer says whether others are present. */
     othersChanged: ({ context }) => context.told !== null && context.told.othersPresent !== othersPresent(context),
     anyVisibleChanged: ({ context }) => anyVisible(context) !== context.anyVisible,
