@@ -284,32 +284,30 @@ function isStampedWish(value: unknown): value is StampedWish {
   return wish === 'cleared' || (isRecord(wish) && typeof wish.status === 'string' && isRecord(wish.metadata));
 }
 
+/** The machine event each message type on the channel becomes (no prototype: `toString` is no message type). */
+const PEER_EVENTS: Record<string, TabsEvent['type'] | null | undefined> = {
+  __proto__: null,
+  hello: 'peer.hello',
+  state: 'peer.state',
+  bye: 'peer.bye',
+  rollcall: 'peer.rollcall',
+  wish: 'peer.wish',
+  signout: 'peer.signout',
+  quiet: 'peer.quiet',
+};
+
 /**
  * A channel message as a machine event, `at` being the tick it was heard at; null for anything
- * malformed (another version of this library, another script on the same origin).
+ * malformed (another version of this library, another script on the same origin). Hello and state
+ * say the sender's visibility; a wish carries its stamp; the rest say only who sent them.
  */
 export function toMachineEvent(data: unknown, at: number): TabsEvent | null {
   if (!isRecord(data) || typeof data.from !== 'string' || data.from === '') return null;
+  const type = PEER_EVENTS[data.type as string];
   const tabId = data.from;
-  switch (data.type) {
-    case 'hello':
-    case 'state':
-      return typeof data.visible === 'boolean'
-        ? { type: data.type === 'hello' ? 'peer.hello' : 'peer.state', tabId, visible: data.visible, at }
-        : null;
-    case 'bye':
-      return { type: 'peer.bye', tabId };
-    case 'rollcall':
-      return { type: 'peer.rollcall', tabId };
-    case 'wish':
-      return isStampedWish(data.wish) ? { type: 'peer.wish', wish: data.wish } : null;
-    case 'signout':
-      return { type: 'peer.signout', tabId };
-    case 'quiet':
-      return { type: 'peer.quiet', tabId };
-    default:
-      return null;
-  }
+  if (type === 'peer.wish') return isStampedWish(data.wish) ? { type, wish: data.wish } : null;
+  if (type === 'peer.hello' || type === 'peer.state') return typeof data.visible === 'boolean' ? { type, tabId, visible: data.visible, at } : null;
+  return type ? ({ type, tabId } as TabsEvent) : null;
 }
 
 /** Where `coordinateTabs` coordinates: the project (each user gets `${key}:${userId}`) and the browser's parts. */

@@ -572,4 +572,8 @@ describe('toMachineEvent', () => {
     [{ type: 'wish', from: 'b', wish: { wish: 'cleared', at: Number.NaN, tabId: 'b' } }],
     [{ type: 'bye', from: 3 }],
   ])('refuses %j', (data) => expect(toMachineEvent(data, 1)).toBeNull());
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('refuses the type %j (an Object.prototype name)', (type) =>
+    expect(toMachineEvent({ type, from: 'b', visible: true }, 1)).toBeNull(),
+  );
 });
