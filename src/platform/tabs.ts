@@ -111,7 +111,8 @@ function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
   const held = new Promise<void>((resolve) => (releaseLocks = resolve));
   // Orders what was heard against when a lock snapshot was asked for (a clock's millisecond can hold both).
   let tick = 0;
-  const abort = typeof AbortController === 'function' ? new AbortController() : null;
+  // Every runtime this ES2022 code runs on has AbortController (browsers had it before Web Locks; Node 15+).
+  const abort = new AbortController();
 
   for (const type of ['role', 'visibility', 'wish', 'signout', 'quiet'] as const) actor.on(type, onEvent);
   actor.on('broadcast', ({ message }) => {
@@ -145,7 +146,7 @@ function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
   if (!locks || !Channel) {
     alone();
   } else {
-    const signal = abort ? { signal: abort.signal } : {};
+    const signal = { signal: abort.signal };
     // A lock is held until its callback's promise settles: `held`, until the tab leaves. A grant
     // that arrives after leaving is handed straight back.
     const lead = () => {
@@ -200,7 +201,7 @@ function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
       left = true;
       if (started) actor.send({ type: 'tabs.leave' }); // posts bye
       releaseLocks();
-      abort?.abort();
+      abort.abort();
       channel?.close();
     },
   };
@@ -326,7 +327,7 @@ export function coordinateTabs(options: TabsPlatformOptions) {
   return fromCallback<TabsCommand, TabsInput>(({ input, sendBack, receive }) => {
     const send = (event: SessionEvent) => sendBack(event);
     const tabs = joinTabs({ ...options, key: `${options.key}:${input.userId}`, visible: !input.hidden }, (event) => {
-      if (event.type === 'role') send({ type: 'tabs.role', leader: event.leader, othersPresent: event.othersPresent });
+      if (event.type === 'role') send({ ...event, type: 'tabs.role' }); // leader, othersPresent
       else if (event.type === 'visibility') send({ type: event.anyVisible ? 'tab.visible' : 'tab.hidden' });
       else if (event.type === 'signout') send({ type: 'tabs.signout' });
       else if (event.type === 'quiet') send({ type: 'tabs.quiet' });
