@@ -112,11 +112,10 @@ const without = (signout: TabsContext['signout'], tabIds: string[]) =>
   signout && { ...signout, awaiting: signout.awaiting.filter((id) => !tabIds.includes(id)) };
 /** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
 type Of<T extends TabsEvent['type']> = Extract<TabsEvent, { type: T }>;
-/** A message of this type from this tab, to post on the channel (hello and state say its visibility). */
-const message = (context: TabsContext, type: 'hello' | 'state' | 'bye' | 'rollcall' | 'quiet') => ({
-  type: 'broadcast' as const,
-  message: type === 'hello' || type === 'state' ? { type, from: context.tabId, visible: context.visible } : { type, from: context.tabId },
-});
+/** The messages `say` posts: every one but a wish, which carries more. */
+type Said = Exclude<TabMessage['type'], 'wish'>;
+/** Post a message of this type from this tab on the channel (hello and state say its visibility). */
+const say = (type: Said) => ({ type: 'say', params: type }) as const;
 /** An event that a tab's message became, naming the tab that sent it. */
 type FromTab = Extract<TabsEvent, { tabId: string }>;
 /** Said by another tab, not echoed from this one. */
@@ -128,8 +127,8 @@ const isNewer = (a: StampedWish, b: StampedWish | null) =>
 const takeRole = (leader: boolean) => [{ type: 'takeRole', params: { leader } }, 'tellRole'] as const;
 /** Taking the lead: announce it, ask everyone to report, and check who is really there (when anyone else is). */
 const lead = [
-  { guard: 'othersPresent', target: 'leader', actions: [...takeRole(true), 'callRoll', 'verify'] },
-  { target: 'leader', actions: [...takeRole(true), 'callRoll'] },
+  { guard: 'othersPresent', target: 'leader', actions: [...takeRole(true), say('rollcall'), 'verify'] },
+  { target: 'leader', actions: [...takeRole(true), say('rollcall')] },
 ] as const;
 /** The periodic check against the locks, when there is anyone to check; re-entering restarts its timer. */
 const recheck = (target: 'leader' | 'follower') => ({
@@ -188,7 +187,6 @@ export const tabsMachine = setup({
     }),
     /** Ask every tab: those known now, and (once the locks answer) those that hold a tab lock. */
     askQuiet: assign(({ context }) => ({ signout: { awaiting: Object.keys(context.peers), answered: [], verified: false } })),
-    saySignout: emit(({ context }) => ({ type: 'broadcast', message: { type: 'signout', from: context.tabId } })),
     /** Ask the adapter for a lock snapshot (it answers with `members.verified`). */
     verify: emit({ type: 'verify' }),
     heardQuiet: assign(({ context, event }) => {
@@ -207,7 +205,6 @@ export const tabsMachine = setup({
     endSignout: assign({ signout: null }),
     tellQuiet: emit({ type: 'quiet' }),
     relaySignout: emit({ type: 'signout' }),
-    sayQuiet: emit(({ context }) => message(context, 'quiet')),
     keepLocalWish: assign({
       wish: ({ context, event }) => {
         const { wish, at } = event as Of<'wish.local'>;
@@ -217,13 +214,12 @@ export const tabsMachine = setup({
     }),
     adoptPeerWish: assign({ wish: ({ event }) => (event as Of<'peer.wish'>).wish }),
     tellWish: emit(({ event }) => ({ type: 'wish', wish: (event as Of<'peer.wish'>).wish.wish })),
-    sayHello: emit(({ context }) => message(context, 'hello')),
-    sayState: emit(({ context }) => message(context, 'state')),
+    say: emit(({ context }, type: Said) => ({
+      type: 'broadcast',
+      message: type === 'hello' || type === 'state' ? { type, from: context.tabId, visible: context.visible } : { type, from: context.tabId },
+    })),
     /** Only where the config knows there is a wish (after keeping one, or guarded by `helloToAnswer`). */
     sayWish: emit(({ context }) => ({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish! } })),
-    sayBye: emit(({ context }) => message(context, 'bye')),
-    /** A new leader asks every tab to say its state again. */
-    callRoll: emit(({ context }) => message(context, 'rollcall')),
     takeRole: assign({ told: ({ context }, params: { leader: boolean }) => ({ leader: params.leader, othersPresent: othersPresent(context) }) }),
     /** Re-announce the role with whether others are present now. */
     retell: assign({ told: ({ context }) => ({ leader: context.told!.leader, othersPresent: othersPresent(context) }) }),
@@ -242,7 +238,7 @@ export const tabsMachine = setup({
     anyVisible: input.visible,
     signout: null,
   }),
-  entry: 'sayHello',
+  entry: say('hello'),
   initial: 'electing',
   // What every change of peers, visibility or answers means, said once and in this order: the
   // role (others present?), the person's visibility, and the end of this tab's sign-out.
@@ -253,19 +249,19 @@ export const tabsMachine = setup({
   ],
   // Every tab, whatever its role, keeps the whole picture: a follower may lead next.
   on: {
-    'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', 'sayState'] },
+    'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', say('state')] },
     'peer.hello': [
-      { guard: 'helloToAnswer', actions: ['upsertPeer', 'sayState', 'sayWish'] },
-      { guard: 'fromPeer', actions: ['upsertPeer', 'sayState'] },
+      { guard: 'helloToAnswer', actions: ['upsertPeer', say('state'), 'sayWish'] },
+      { guard: 'fromPeer', actions: ['upsertPeer', say('state')] },
     ],
     'peer.state': { guard: 'fromPeer', actions: 'upsertPeer' },
     'peer.bye': { guard: 'knownPeer', actions: 'removePeer' },
-    'peer.rollcall': { guard: 'fromPeer', actions: 'sayState' },
+    'peer.rollcall': { guard: 'fromPeer', actions: say('state') },
     'peer.wish': { guard: 'newerWish', actions: ['adoptPeerWish', 'tellWish'] },
     'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
     'members.verified': [{ guard: 'peersGone', actions: ['dropUnverified', 'noteMembers'] }, { actions: 'noteMembers' }],
-    'signout.local': { actions: ['askQuiet', 'saySignout', 'verify'] },
-    'quiet.local': { actions: 'sayQuiet' },
+    'signout.local': { actions: ['askQuiet', say('signout'), 'verify'] },
+    'quiet.local': { actions: say('quiet') },
     'peer.signout': { guard: 'fromPeer', actions: 'relaySignout' },
     'peer.quiet': { guard: 'fromPeer', actions: 'heardQuiet' },
     'tabs.leave': '.left',
@@ -288,7 +284,7 @@ export const tabsMachine = setup({
       },
       after: recheck('follower'),
     },
-    left: { type: 'final', entry: 'sayBye' },
+    left: { type: 'final', entry: say('bye') },
   },
 });
 
