@@ -112,10 +112,12 @@ const without = (signout: TabsContext['signout'], tabIds: string[]) =>
   signout && { ...signout, awaiting: signout.awaiting.filter((id) => !tabIds.includes(id)) };
 /** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
 type Of<T extends TabsEvent['type']> = Extract<TabsEvent, { type: T }>;
-/** The messages `say` posts: every one but a wish, which carries more. */
-type Said = Exclude<TabMessage['type'], 'wish'>;
-/** Post a message of this type from this tab on the channel (hello and state say its visibility). */
-const say = (type: Said) => ({ type: 'say', params: type }) as const;
+/**
+ * Post a message of this type from this tab on the channel: hello and state say its visibility, a
+ * wish the person's latest (only where the config knows there is one: after keeping one, or
+ * guarded by `helloToAnswer`).
+ */
+const say = (type: TabMessage['type']) => ({ type: 'say', params: type }) as const;
 /** An event that a tab's message became, naming the tab that sent it. */
 type FromTab = Extract<TabsEvent, { tabId: string }>;
 /** Said by another tab, not echoed from this one. */
@@ -214,12 +216,14 @@ export const tabsMachine = setup({
     }),
     adoptPeerWish: assign({ wish: ({ event }) => (event as Of<'peer.wish'>).wish }),
     tellWish: emit(({ event }) => ({ type: 'wish', wish: (event as Of<'peer.wish'>).wish.wish })),
-    say: emit(({ context }, type: Said) => ({
+    say: emit(({ context }, type: TabMessage['type']) => ({
       type: 'broadcast',
-      message: type === 'hello' || type === 'state' ? { type, from: context.tabId, visible: context.visible } : { type, from: context.tabId },
+      message: (type === 'wish'
+        ? { type, from: context.tabId, wish: context.wish! }
+        : type === 'hello' || type === 'state'
+          ? { type, from: context.tabId, visible: context.visible }
+          : { type, from: context.tabId }) as TabMessage,
     })),
-    /** Only where the config knows there is a wish (after keeping one, or guarded by `helloToAnswer`). */
-    sayWish: emit(({ context }) => ({ type: 'broadcast', message: { type: 'wish', from: context.tabId, wish: context.wish! } })),
     takeRole: assign({ told: ({ context }, params: { leader: boolean }) => ({ leader: params.leader, othersPresent: othersPresent(context) }) }),
     /** Re-announce the role with whether others are present now. */
     retell: assign({ told: ({ context }) => ({ leader: context.told!.leader, othersPresent: othersPresent(context) }) }),
@@ -251,14 +255,14 @@ export const tabsMachine = setup({
   on: {
     'tab.visibility': { guard: 'visibilityChanged', actions: ['setVisible', say('state')] },
     'peer.hello': [
-      { guard: 'helloToAnswer', actions: ['upsertPeer', say('state'), 'sayWish'] },
+      { guard: 'helloToAnswer', actions: ['upsertPeer', say('state'), say('wish')] },
       { guard: 'fromPeer', actions: ['upsertPeer', say('state')] },
     ],
     'peer.state': { guard: 'fromPeer', actions: 'upsertPeer' },
     'peer.bye': { guard: 'knownPeer', actions: 'removePeer' },
     'peer.rollcall': { guard: 'fromPeer', actions: say('state') },
     'peer.wish': { guard: 'newerWish', actions: ['adoptPeerWish', 'tellWish'] },
-    'wish.local': { actions: ['keepLocalWish', 'sayWish'] },
+    'wish.local': { actions: ['keepLocalWish', say('wish')] },
     'members.verified': [{ guard: 'peersGone', actions: ['dropUnverified', 'noteMembers'] }, { actions: 'noteMembers' }],
     'signout.local': { actions: ['askQuiet', say('signout'), 'verify'] },
     'quiet.local': { actions: say('quiet') },
