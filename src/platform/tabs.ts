@@ -124,9 +124,8 @@ function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
   });
   actor.on('verify', () => {
     const askedAt = ++tick;
-    // Without Web Locks this tab is alone: nobody else is there to find.
-    if (!locks) return queueMicrotask(() => left || actor.send({ type: 'members.verified', tabIds: [], askedAt }));
-    locks.query().then((snapshot) => {
+    // Without Web Locks this tab is alone: an empty snapshot, nobody else is there to find.
+    Promise.resolve(locks?.query()).then((snapshot = {}) => {
       if (left) return;
       const tabIds = [...(snapshot.held ?? []), ...(snapshot.pending ?? [])]
         .map((lock) => lock.name ?? '')

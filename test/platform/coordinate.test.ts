@@ -116,6 +116,20 @@ describe('createTabCoordinator: a sign-out asks every other tab to go quiet', ()
     expect(a.events.filter((e) => e.type === 'quiet')).toEqual([{ type: 'quiet' }]);
   });
 
+  it.each([
+    ['no Web Locks', { locks: null, BroadcastChannel }],
+    ['neither Web Locks nor BroadcastChannel', { locks: null, BroadcastChannel: null }],
+  ])('with %s (alone), reports `quiet` without waiting for any answer', async (_, env) => {
+    const coordinator = createTabCoordinator({ key, tabId: 'alone', document: null, window: null, ...env });
+    cleanups.push(() => coordinator.dispose());
+    const events: TabEvent[] = [];
+    coordinator.subscribe((event) => events.push(event));
+    coordinator.signOut();
+    await until(() => events.some((e) => e.type === 'quiet'), 'it reports quiet');
+    await settle();
+    expect(events.filter((e) => e.type === 'quiet')).toEqual([{ type: 'quiet' }]);
+  });
+
   // Guards issue 10's "a tab that never started presence still ends the person's row": such a tab
   // starts its coordinator at the sign-out and asks at once, before it has met the open tabs. Were
   // it to report quiet then, the app would delete the session before the writer's DELETE ran.
