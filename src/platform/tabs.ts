@@ -114,25 +114,28 @@ function joinTabs(options: JoinOptions, onEvent: (event: TabEvent) => void) {
   // Every runtime this ES2022 code runs on has AbortController (browsers had it before Web Locks; Node 15+).
   const abort = new AbortController();
 
-  for (const type of ['role', 'visibility', 'wish', 'signout', 'quiet'] as const) actor.on(type, onEvent);
-  actor.on('broadcast', ({ message }) => {
-    try {
-      channel?.postMessage(message);
-    } catch {
-      // A closed channel (the page is going away): there is nobody left to tell.
+  // What the machine emits: a message to post, a lock check to make, or news for `onEvent`.
+  actor.on('*', (event) => {
+    if (event.type === 'broadcast') {
+      try {
+        channel?.postMessage(event.message);
+      } catch {
+        // A closed channel (the page is going away): there is nobody left to tell.
+      }
+    } else if (event.type === 'verify') {
+      const askedAt = ++tick;
+      // Without Web Locks this tab is alone: an empty snapshot, nobody else is there to find.
+      Promise.resolve(locks?.query()).then((snapshot = {}) => {
+        if (left) return;
+        const tabIds = [...(snapshot.held ?? []), ...(snapshot.pending ?? [])]
+          .map((lock) => lock.name ?? '')
+          .filter((lockName) => lockName.startsWith(tabLockPrefix))
+          .map((lockName) => lockName.slice(tabLockPrefix.length));
+        actor.send({ type: 'members.verified', tabIds, askedAt });
+      }, ignore);
+    } else {
+      onEvent(event);
     }
-  });
-  actor.on('verify', () => {
-    const askedAt = ++tick;
-    // Without Web Locks this tab is alone: an empty snapshot, nobody else is there to find.
-    Promise.resolve(locks?.query()).then((snapshot = {}) => {
-      if (left) return;
-      const tabIds = [...(snapshot.held ?? []), ...(snapshot.pending ?? [])]
-        .map((lock) => lock.name ?? '')
-        .filter((lockName) => lockName.startsWith(tabLockPrefix))
-        .map((lockName) => lockName.slice(tabLockPrefix.length));
-      actor.send({ type: 'members.verified', tabIds, askedAt });
-    }, ignore);
   });
 
   /** Uncoordinated: the only tab we can know of, so it leads. */
