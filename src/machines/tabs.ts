@@ -110,6 +110,11 @@ const unverified = (context: TabsContext, { tabIds, askedAt }: { tabIds: string[
 /** The sign-out in progress without these tabs to wait for (they answered or left). */
 const without = (signout: TabsContext['signout'], tabIds: string[]) =>
   signout && { ...signout, awaiting: signout.awaiting.filter((id) => !tabIds.includes(id)) };
+/** These tabs are gone: no longer peers, nor waited for by a sign-out. */
+const forget = (context: TabsContext, gone: string[]) => ({
+  peers: Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id))),
+  signout: without(context.signout, gone),
+});
 /** The event a transition routes to an action: the machine config names it, so it is not checked again at run time. */
 type Of<T extends TabsEvent['type']> = Extract<TabsEvent, { type: T }>;
 /**
@@ -177,16 +182,8 @@ export const tabsMachine = setup({
         return { ...context.peers, [tabId]: { visible, lastHeard: at } };
       },
     }),
-    removePeer: assign(({ context, event }) => {
-      const { tabId } = event as Of<'peer.bye'>;
-      const { [tabId]: _gone, ...peers } = context.peers;
-      return { peers, signout: without(context.signout, [tabId]) };
-    }),
-    dropUnverified: assign(({ context, event }) => {
-      const gone = unverified(context, event as Of<'members.verified'>);
-      const peers = Object.fromEntries(Object.entries(context.peers).filter(([id]) => !gone.includes(id)));
-      return { peers, signout: without(context.signout, gone) };
-    }),
+    removePeer: assign(({ context, event }) => forget(context, [(event as Of<'peer.bye'>).tabId])),
+    dropUnverified: assign(({ context, event }) => forget(context, unverified(context, event as Of<'members.verified'>))),
     /** Ask every tab: those known now, and (once the locks answer) those that hold a tab lock. */
     askQuiet: assign(({ context }) => ({ signout: { awaiting: Object.keys(context.peers), answered: [], verified: false } })),
     /** Ask the adapter for a lock snapshot (it answers with `members.verified`). */
