@@ -81,7 +81,7 @@ function stringsOf(file: string): string[] {
  * xstate's own properties (`.name`, `name:`), which terser renames, and its strings (`'name'`),
  * which the build rewrites when they name a machine part, event type or state; comments left out.
  */
-function xstateNames(): { properties: Set<string>; strings: Set<string> } {
+function xstateNames(): { properties: Set<string | undefined>; strings: Set<string | undefined> } {
   const dist = join(ROOT, 'node_modules', 'xstate', 'dist');
   const code = readdirSync(dist)
     .filter((file) => file.endsWith('.esm.js') && !file.includes('development'))
@@ -108,7 +108,9 @@ function outsideNames(): string[] {
 /** A script bundled as the CDN build bundles it (esbuild, minified, Appwrite from the page), before terser. */
 async function bundled(options: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string } }): Promise<string> {
   const result = await build({ ...options, bundle: true, format: 'iife', write: false, target: 'es2022', platform: 'browser', logLevel: 'silent', minify: true, external: ['appwrite'] });
-  return result.outputFiles[0].text;
+  const [script] = result.outputFiles;
+  if (!script) throw new Error('esbuild wrote no script');
+  return script.text;
 }
 
 describe('names renamed in the CDN build (INTERNAL_PROPERTIES and the machine parts)', () => {
