@@ -118,4 +118,24 @@ describe('idleMs on the emulator, with an observer', () => {
     expect(await ada.controller.start()).toBe(false);
     expect(ada.controller.view().error).toBe('idleMs must be a number from 1000 to 864000000, got soon');
   });
+  it('away for idleness on a visible page keeps the visible expiry (a sleeping laptop leaves within 3 H); the page hidden writes the 5-minute one at once', async () => {
+    const H = 2_000;
+    const projectId = `idle-${++project}`;
+    const page = visiblePage();
+    const ada = await person(projectId, { document: page as unknown as DocumentLike, idleMs: IDLE_MS, heartbeatMs: H });
+    const observer = await person(projectId);
+    const row = () => observer.controller.of(ada.userId);
+    const lifetime = () => Date.parse(row()!.expiresAt!) - row()!.lastSeen;
+
+    expect(await observer.controller.start()).toBe(true);
+    expect(await ada.controller.start()).toBe(true);
+    await untilChange(observer.controller, () => row()?.status === 'away', IDLE_MS + 3_000, () => `observer sees ${row()?.status}`);
+    expect(lifetime()).toBeLessThanOrEqual(3 * H + 1_000);
+
+    const writes = ada.writes.length;
+    page.visibilityState = 'hidden';
+    page.dispatchEvent(new Event('visibilitychange'));
+    await untilChange(observer.controller, () => lifetime() >= 300_000 - 1_000, 2_000, () => `lifetime ${lifetime()} ms`);
+    expect(ada.writes.slice(writes)).toEqual(['away']);
+  });
 });

@@ -128,8 +128,11 @@ function whyNotReal(path: Path): string | null {
   return null;
 }
 
-/** Complete the model as the real world does: the first connect, every effect succeeding, the write gap. */
-function settle(s: Model): Model {
+/** Complete the model as the real world does: the first connect, every effect succeeding, the write gap, a lone tab coordinator's answer to its page hiding. */
+function settle(s: Model, after?: string): Model {
+  // A lone tab's coordinator makes its page's hiding the person's at once.
+  const c = s.machine.context;
+  if (after === 'page.hidden' && s.machine.matches('tracking') && c.tabsOf !== null && !c.othersPresent && !c.hidden) s = logic.next(s, { type: 'tab.hidden' });
   for (let i = 0; i < 30 && !atRestFully(s); i++) {
     const m = s.machine;
     const inflight = m.context.inflight;
@@ -294,7 +297,7 @@ async function replay(path: Path) {
       if (!checkpoint || i === 0) continue;
 
       // The model completed as the real world completes it; the real machine must rest there.
-      const expected = settle(step.state).machine;
+      const expected = settle(step.state, step.event.type).machine;
       const phase = selectPhase(expected);
       const status = selectMe(expected);
       await untilChange(

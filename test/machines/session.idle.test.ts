@@ -190,3 +190,42 @@ describe('idleMs: validated once, in startProblem', () => {
     expect(selectError(h.snapshot())).toBe(startProblem({ idleMs }));
   });
 });
+
+describe('an idle tab whose page is visible beats as visible', () => {
+  const H = 25_000;
+
+  it('away with the visible expiry and cadence (a sleeping laptop leaves within 3 H); its page hidden writes the 5-minute expiry at once and slows', async () => {
+    const h = harness({ random: () => 1 });
+    await live(h, { idleMs: IDLE, heartbeatMs: H });
+    await pass(h, IDLE - 1_000);
+    vi.advanceTimersByTime(1_000);
+    expect(selectMe(h.snapshot())).toBe(AWAY);
+    expect(publishes(h).at(-1)).toMatchObject({ status: AWAY, expiresAt: h.clock.now() + 3 * H });
+    await answer(h);
+
+    // The next beat comes a visible heartbeat later (r = 1: H after the last write), not a minute.
+    let writes = publishes(h).length;
+    vi.advanceTimersByTime(H - 1);
+    expect(publishes(h)).toHaveLength(writes);
+    vi.advanceTimersByTime(1);
+    expect(publishes(h)).toHaveLength(writes + 1);
+    expect(publishes(h).at(-1)).toMatchObject({ status: AWAY, expiresAt: h.clock.now() + 3 * H });
+    await answer(h);
+
+    // Its page hidden: its timers may be throttled now, so the longer expiry is written at once.
+    vi.advanceTimersByTime(1_000);
+    writes = publishes(h).length;
+    h.send({ type: 'page.hidden' });
+    await flush();
+    expect(publishes(h)).toHaveLength(writes + 1);
+    expect(publishes(h).at(-1)).toMatchObject({ status: AWAY, expiresAt: h.clock.now() + 300_000 });
+    await answer(h);
+    // … and the beat slows to max(H, 60 s) × 1.1.
+    writes = publishes(h).length;
+    vi.advanceTimersByTime(66_000 - 1);
+    expect(publishes(h)).toHaveLength(writes);
+    vi.advanceTimersByTime(1);
+    expect(publishes(h)).toHaveLength(writes + 1);
+    h.actor.stop();
+  });
+});

@@ -482,6 +482,7 @@ describe('auto away (behaviour 5)', () => {
     const h = harness();
     await liveAndWritten(h, { auto: false, status: 'available' });
     vi.advanceTimersByTime(WRITE_GAP_MS);
+    h.send({ type: 'page.hidden' }); // a hidden writer: its own page hides too (an idle visible one beats as visible)
     h.send({ type: 'tab.hidden' });
     expect(selectMe(h.snapshot())).toBe('available');
     expect(lastPublish(h)).toMatchObject({ status: 'available', expiresAt: h.clock.now() + 300_000 });
@@ -544,6 +545,7 @@ describe('heartbeat and expiry (behaviours 6 and 7)', () => {
       const h = harness({ random: () => r });
       await liveAndWritten(h);
       vi.advanceTimersByTime(WRITE_GAP_MS);
+      h.send({ type: 'page.hidden' }); // a hidden writer: its own page hides too (an idle visible one beats as visible)
       h.send({ type: 'tab.hidden' });
       expect(lastPublish(h)?.expiresAt).toBe(h.clock.now() + 300_000);
       await answer(h);
@@ -558,6 +560,7 @@ describe('heartbeat and expiry (behaviours 6 and 7)', () => {
 
   it('scales the hidden expiry with a long heartbeat: max(3 H, 5 min)', async () => {
     const h = harness({ random: () => 0 });
+    h.send({ type: 'page.hidden' }); // a hidden writer: its own page hides too (an idle visible one beats as visible)
     h.send({ type: 'tab.hidden' });
     await started(h, { heartbeatMs: 120_000 });
     expect(lastPublish(h)?.expiresAt).toBe(T0 + 360_000);

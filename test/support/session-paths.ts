@@ -155,5 +155,14 @@ export const fromLive: Path[] = getShortestPaths(logic, {
   stopWhen: expandOnce(plainKey, warm.state.depth + 4),
 }).map((path) => joinPaths(warm, path));
 
-export const paths = coveringPaths([...fromStart, ...fromLive]);
+// The hidden cadence's own timer fires only once it is the next due: the page and the person
+// hidden, the away write in flight (no write gap pending) and the roster re-listing (no poll timer).
+// Deeper than the search goes, so that path is spelled out.
+const afterNamed = (delay: string) => afterEvents(sessionMachine).find((e) => e.type.startsWith(`xstate.after.${delay}.`)) as Event;
+export const hiddenBeat: Path = joinPaths(
+  warm,
+  pathOf(logic, warm.state, [{ type: 'page.hidden' }, { type: 'tab.hidden' }, afterNamed('writeGap'), { type: 'transport.connected' }, afterNamed('hiddenHeartbeatEvery')]),
+);
+
+export const paths = coveringPaths([...fromStart, ...fromLive, hiddenBeat]);
 export const name = (path: Path) => path.steps.slice(1).map((s) => s.event.type.replace(/^xstate\.(after|done\.actor|error\.actor)\.([^.]+).*$/, '$2 $1')).join(' → ');

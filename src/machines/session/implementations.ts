@@ -44,6 +44,7 @@ import {
   retryDelay,
   tryingAgain,
   ttlOf,
+  beatsSlowly,
 } from './policy';
 import { effectiveStatus } from './selectors';
 import type { EffectEvent, PeerEvent, SessionContext, SessionEvent, SessionInput, StartOptions, TabsCommand, Wish } from './types';
@@ -195,7 +196,9 @@ export const implementations = setup({
     publishDue: ({ context }) => context.leader && context.due && context.desired !== null && context.identity !== null,
     removeDue: ({ context }) => context.leader && context.due && context.desired === null && context.hasRow,
     beats: ({ context }) => context.leader && context.desired !== null,
-    beatsHidden: ({ context }) => context.leader && context.desired !== null && context.hidden,
+    beatsHidden: ({ context }) => context.leader && context.desired !== null && beatsSlowly(context),
+    slowly: ({ context }) => beatsSlowly(context),
+    quickly: ({ context }) => !beatsSlowly(context),
     silent: ({ context }) => !context.leader || context.desired === null,
     writeSettled: ({ context }) => context.inflight === null,
     // Once the write in flight has landed: alone, or signing out (here or in another tab), the row

@@ -258,26 +258,23 @@ export const sessionMachine = implementations.createMachine({
                 { guard: 'beats', target: 'waiting' },
               ],
             },
-            // One timer at a time, with the cadence of the current visibility: going hidden
-            // re-arms at once rather than letting a visible-rate timer run out in a throttled page.
+            // One timer at a time, with the cadence of the moment (policy.ts, `beatsSlowly`: nobody
+            // looking and this page hidden): slowing re-arms at once rather than letting a
+            // visible-rate timer run out in a throttled page, and writes the row's longer expiry now.
             waiting: {
               initial: 'visible',
               always: { guard: 'silent', target: 'off' },
               states: {
                 visible: {
+                  always: { guard: 'slowly', target: 'hidden', actions: 'markDue' },
                   after: { heartbeatEvery: { target: 'visible', reenter: true, actions: 'markDue' } },
-                  on: {
-                    'tab.hidden': { target: 'hidden', actions: 'noteVisibility' },
-                    // Every confirmed write refreshes the row, so the next beat counts from it.
-                    'xstate.done.actor.write': { target: 'visible', reenter: true },
-                  },
+                  // Every confirmed write refreshes the row, so the next beat counts from it.
+                  on: { 'xstate.done.actor.write': { target: 'visible', reenter: true } },
                 },
                 hidden: {
+                  always: { guard: 'quickly', target: 'visible' },
                   after: { hiddenHeartbeatEvery: { target: 'hidden', reenter: true, actions: 'markDue' } },
-                  on: {
-                    'tab.visible': { target: 'visible', actions: 'noteVisibility' },
-                    'xstate.done.actor.write': { target: 'hidden', reenter: true },
-                  },
+                  on: { 'xstate.done.actor.write': { target: 'hidden', reenter: true } },
                 },
               },
             },

@@ -4,8 +4,10 @@
  * from the last write; each write sets expiresAt = server now + 3 H visible, max(3 H, 300 000)
  * hidden; ≥ 250 ms between writes; a transiently failed write retried after 1 s, 2 s, 4 s …
  * (≤ min(30 s, H)); a row's removal tried REMOVE_ATTEMPTS times; while the realtime link is down
- * the roster is re-listed every H. A tab without input for idleMs (default 5 min) counts as hidden
- * ("hidden" above: no tab of the person visible and active).
+ * the roster is re-listed every H. "Hidden" above: no tab of the person visible and active (a tab
+ * without input for idleMs, default 5 min, counts as not looking) AND the writing tab's own page
+ * hidden, so that its timers may be throttled (`beatsSlowly`). An idle person whose writing tab is
+ * visible shows `away` but keeps the visible cadence and expiry.
  */
 import { codeOf, typeOf } from '../../errors';
 import type { PublishOutput } from '../../transport/types';
@@ -53,10 +55,18 @@ export const HIDDEN_TTL_MIN_MS = 300_000;
  */
 export const LIFETIME_SLACK_MS = 2_000;
 
+/**
+ * Rows are written at the hidden cadence (a beat a minute or more, 5-minute expiry) only when
+ * nobody is looking and this tab's page is hidden too, its timers perhaps throttled to once a
+ * minute. A visible tab left idle is not throttled: it beats as visible, so a laptop that goes to
+ * sleep idle leaves the others' lists within 3 heartbeats, not 5 minutes.
+ */
+export const beatsSlowly = (context: Pick<SessionContext, 'hidden' | 'pageHidden'>): boolean => context.hidden && context.pageHidden;
+
 /** How long a row written now should live (ms). */
-export function ttlOf(context: Pick<SessionContext, 'heartbeatMs' | 'hidden'>): number {
+export function ttlOf(context: Pick<SessionContext, 'heartbeatMs' | 'hidden' | 'pageHidden'>): number {
   const visible = 3 * context.heartbeatMs;
-  return context.hidden ? Math.max(visible, HIDDEN_TTL_MIN_MS) : visible;
+  return beatsSlowly(context) ? Math.max(visible, HIDDEN_TTL_MIN_MS) : visible;
 }
 
 /** The pause before the next write: the write gap, or the backoff after transient failures. */
