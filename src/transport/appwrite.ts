@@ -20,7 +20,7 @@ import type {
   Role,
 } from 'appwrite';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
-import { describe, isId, metadataProblem, permissionsFor, toPeerDoc, toTransportEvent } from './codec';
+import { describe, isId, metadataProblem, permissionsFor, toPeerDoc, toTransportEvent, warning } from './codec';
 import type {
   FeedCommand,
   Identity,
@@ -92,6 +92,7 @@ function refusedExpiry(error: unknown): boolean {
 // The transport
 // ---------------------------------------------------------------------------------------------
 
+/** One `watchPeers` actor; it is open while it is in the transport's `watchers`. */
 interface Watcher {
   sendBack: (event: TransportEvent) => void;
   /** The session's direct feed while its roster is live (see `FeedCommand`), else null. */
@@ -99,7 +100,6 @@ interface Watcher {
   subscription?: RealtimeSubscription;
   /** Pending `transport.connected`, armed when the socket (re)opens. */
   timer?: ReturnType<typeof setTimeout>;
-  closed: boolean;
 }
 
 /**
@@ -134,7 +134,8 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   let realtime = options.realtime;
   const ownsRealtime = !options.realtime;
   let hooked = false;
-  let link: 'unknown' | 'open' | 'closed' = ownsRealtime ? 'closed' : 'unknown';
+  // A shared instance may already be open: its link counts as up until it reports a close.
+  let linkUp = !ownsRealtime;
   let warnedOutage = false;
   const watchers = new Set<Watcher>();
 
@@ -144,7 +145,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
   };
   const connectedNow = (w: Watcher) => {
     disarm(w);
-    if (!w.closed) w.sendBack({ type: 'transport.connected' });
+    if (watchers.has(w)) w.sendBack({ type: 'transport.connected' });
   };
   const arm = (w: Watcher) => {
     clearTimeout(w.timer);
@@ -156,15 +157,15 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     if (!hooked) {
       hooked = true;
       realtime.onOpen(() => {
-        link = 'open';
+        linkUp = true;
         warnedOutage = false;
         for (const w of watchers) arm(w);
       });
       realtime.onClose(() => {
         // The SDK reports a close for every retry that never opened too: only a link that was up went down.
-        const wasOpen = link !== 'closed';
-        link = 'closed';
-        if (!wasOpen) return;
+        const wasUp = linkUp;
+        linkUp = false;
+        if (!wasUp) return;
         for (const w of watchers) {
           disarm(w);
           w.sendBack({ type: 'transport.disconnected' });
@@ -176,17 +177,15 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
         // Behind a blocking proxy the SDK retries for ever: say it once per outage, not per retry.
         if (!warnedOutage) warn(reason);
         warnedOutage = true;
-        for (const w of watchers) w.sendBack({ type: 'transport.warning', reason });
+        for (const w of watchers) w.sendBack(warning(reason));
       });
     }
     return realtime;
   };
 
   const stopWatcher = (w: Watcher) => {
-    if (w.closed) return;
-    w.closed = true;
+    if (!watchers.delete(w)) return;
     disarm(w);
-    watchers.delete(w);
     w.subscription?.unsubscribe().catch(() => undefined);
     if (ownsRealtime && watchers.size === 0 && realtime) realtime.disconnect().catch(() => undefined);
   };
@@ -308,14 +307,14 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
    * The first `transport.connected` after start also closes this window for the initial list.
    */
   const watchPeers = fromCallback<EventObject, WatchPeersInput>(({ sendBack, receive }) => {
-    const w: Watcher = { sendBack, feed: null, closed: false };
+    const w: Watcher = { sendBack, feed: null };
     watchers.add(w);
     receive((command) => {
       if (command.type === 'feed') w.feed = (command as FeedCommand).apply;
     });
     const channel = sdk.Channel?.presences() ?? 'presences';
     const onFrame = (frame: RealtimeResponseEvent<unknown>) => {
-      if (w.closed) return;
+      if (!watchers.has(w)) return;
       // First: a `connected` that takes the roster out of live closes the feed before the event.
       if (w.timer !== undefined) connectedNow(w);
       const event = toTransportEvent(frame);
@@ -331,20 +330,20 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     }
     subscribing.then(
       (subscription) => {
-        if (w.closed) {
+        if (!watchers.has(w)) {
           subscription.unsubscribe().catch(() => undefined);
           return;
         }
         w.subscription = subscription;
-        if (link !== 'closed') arm(w);
+        if (linkUp) arm(w);
       },
       (error: unknown) => {
-        if (w.closed) return;
+        if (!watchers.has(w)) return;
         // The subscription stays registered in the SDK, which keeps reconnecting; `onOpen`
         // will report the link when it comes up.
         const reason = `realtime connection failed (${messageOf(error)}); retrying`;
         warn(reason);
-        sendBack({ type: 'transport.warning', reason });
+        sendBack(warning(reason));
       },
     );
     return () => stopWatcher(w);
@@ -396,16 +395,14 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
 
     checkMetadata: metadataProblem,
     removeOnUnload(presenceId: string): boolean {
-      const send = globalThis.fetch;
-      if (typeof send !== 'function') return false;
       try {
         const url = `${client.config.endpoint}/presences/${encodeURIComponent(presenceId)}`;
-        send(url, { method: 'DELETE', keepalive: true, credentials: 'include', headers: requestHeaders() }).catch(
+        fetch(url, { method: 'DELETE', keepalive: true, credentials: 'include', headers: requestHeaders() }).catch(
           () => undefined,
         );
         return true;
       } catch {
-        return false;
+        return false; // no fetch at all, or one that throws at once
       }
     },
 
@@ -422,8 +419,8 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
  */
 function readCookieFallback(): string | null {
   try {
-    return typeof window !== 'undefined' ? (window.localStorage?.getItem('cookieFallback') ?? null) : null;
+    return window.localStorage?.getItem('cookieFallback') ?? null;
   } catch {
-    return null; // storage disabled (Safari private mode, sandboxed iframes)
+    return null; // no window (Node), storage disabled (Safari private mode, sandboxed iframes)
   }
 }

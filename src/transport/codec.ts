@@ -94,14 +94,10 @@ export function toTransportEvent(event: unknown): FrameEvent {
   if (!isRecord(event)) return warning(`ignored a realtime frame that is not an object (${describe(event)})`);
   const names = event.events;
   if (!Array.isArray(names)) return warning(`ignored a realtime frame without an events list (${describe(names)})`);
-  let action: string | undefined;
-  for (const name of names) {
-    const match = typeof name === 'string' ? /^presences\.[^.]+\.(upsert|update|delete)$/.exec(name) : null;
-    if (match) {
-      action = match[1];
-      break;
-    }
-  }
+  // What happened, from the first name that says: `presences.<id>.upsert|update|delete`.
+  const action = names
+    .map((name) => typeof name === 'string' && /^presences\.[^.]+\.(upsert|update|delete)$/.exec(name)?.[1])
+    .find(Boolean);
   if (!action) {
     const shown = names.slice(0, 4).map((n) => (typeof n === 'string' ? clip(n) : describe(n)));
     return warning(`ignored a realtime frame that is not a presence change (events: ${shown.join(', ') || 'none'})`);
@@ -164,8 +160,7 @@ export function metadataProblem(metadata: unknown): string | null {
 
 /** Metadata as a fresh plain object, or the reason it is unusable. */
 function toMetadata(value: unknown): Metadata | string {
-  if (value === null || value === undefined) return {};
-  if (Array.isArray(value) && value.length === 0) return {};
+  if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return {};
   if (!isPlainObject(value)) return `metadata must be a JSON object, got ${describe(value)}`;
   try {
     return copyJson(value, 0, { left: METADATA_MAX_CHARS }) as Metadata;
@@ -221,7 +216,8 @@ function parseFrameTime(value: unknown): number | null {
   return parseTime(value);
 }
 
-function warning(reason: string): FrameEvent {
+/** The `transport.warning` event: something arrived or failed that the roster must ignore. */
+export function warning(reason: string): FrameEvent {
   return { type: 'transport.warning', reason };
 }
 
