@@ -249,7 +249,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
     const userId: unknown = user.$id;
     if (!isId(userId)) throw new Error(`Appwrite answered account.get() without a user id (${describe(userId)})`);
     const name: unknown = user.name;
-    return { userId, name: typeof name === 'string' && name.length > 0 ? name : null };
+    return { userId, name: (typeof name === 'string' && name) || null };
   });
 
   const pageSize = Number.isInteger(options.rosterPageSize) ? Math.min(Math.max(options.rosterPageSize!, 1), 5000) : ROSTER_PAGE_SIZE;
@@ -279,7 +279,7 @@ export function createAppwriteTransport(options: AppwriteTransportOptions): Tran
         fresh++;
       }
       if (rows.length < pageSize) break;
-      const last = rows[rows.length - 1];
+      const last = rows.at(-1);
       const lastId = isRecord(last) ? last.$id : undefined;
       if (typeof lastId !== 'string' || lastId === '') {
         throw new Error('Could not page through the roster: the last row of a page has no $id');
