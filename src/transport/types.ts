@@ -1,6 +1,6 @@
 /**
  * What the machines need from a backend, in the machines' own words. Nothing here knows
- * Appwrite: `transport/appwrite.ts` turns documents and realtime frames into these shapes at
+ * Appwrite: `transport/codec.ts` turns documents and realtime frames into these shapes at
  * one boundary, and the machines never see a wire field. Times are milliseconds since the
  * epoch on the SERVER's clock unless a name says `local`.
  */

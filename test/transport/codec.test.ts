@@ -1,7 +1,7 @@
 import * as Appwrite from 'appwrite';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { permissionsFor, toPeerDoc, toTransportEvent, unparsableKey } from '../../src/transport/appwrite';
+import { permissionsFor, toPeerDoc, toTransportEvent, unparsableKey } from '../../src/transport/codec';
 
 const UPDATED = '2026-08-21T10:05:00.000+00:00';
 const EXPIRES = '2026-08-21T10:20:00.000+00:00';
