@@ -102,14 +102,14 @@ export interface ManifestAuthStore {
 
 /** Identity from Manifest's `user` (the account model); never reads the email. */
 export function identityFromUser(user: ManifestAuthStore['user']): Identity | null {
-  if (!user || typeof user.$id !== 'string' || user.$id === '') return null;
-  return { userId: user.$id, name: typeof user.name === 'string' && user.name !== '' ? user.name : null };
+  const userId = text(user?.$id);
+  return userId ? { userId, name: text(user!.name) } : null;
 }
 
-export function teamFromStore(store: ManifestAuthStore | undefined): string | null {
-  const id = store?.currentTeam?.$id;
-  return typeof id === 'string' && id !== '' ? id : null;
-}
+export const teamFromStore = (store: ManifestAuthStore | undefined): string | null => text(store?.currentTeam?.$id);
+
+/** A non-empty string, else null. */
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
 export interface AuthSink {
   setIdentity(identity: Identity | null): void;
