@@ -122,6 +122,19 @@ export function createPresence(options: PresenceOptions): PresenceController {
     input: { roster, clock, random: options.random, defaults: { auto, status, heartbeatMs, idleMs }, teamId: options.teamId ?? null, checkMetadata: transport.checkMetadata },
     inspect: options.inspect,
   });
+  // One view per change of `me`, `ready` or `error`; list and records are read on demand, so a
+  // binding that only needs `me` builds neither.
+  const viewOf = (snapshot: SessionSnapshot): PresenceView => ({
+    get list() {
+      return roster.list();
+    },
+    get records() {
+      return roster.records();
+    },
+    me: selectMe(snapshot),
+    ready: selectReady(snapshot),
+    error: selectError(snapshot),
+  });
   let shown = viewOf(actor.getSnapshot());
   actor.subscribe((snapshot) => {
     const next = viewOf(snapshot);
@@ -164,16 +177,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
     of: (userId) => (typeof userId === 'string' ? roster.get(userId) : null),
     all: () => roster.list(),
-    // list and records are read on demand: a binding that only needs `me` builds neither.
-    view: () => ({
-      get list() {
-        return roster.list();
-      },
-      get records() {
-        return roster.records();
-      },
-      ...shown,
-    }),
+    view: () => shown,
     rosterVersion: () => roster.version,
     subscribe(listener) {
       listeners.add(listener);
@@ -191,8 +195,6 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
   };
 }
-
-const viewOf = (snapshot: SessionSnapshot) => ({ me: selectMe(snapshot), ready: selectReady(snapshot), error: selectError(snapshot) });
 
 /** Calls every listener once per microtask, however many changes came within it. */
 function batched(listeners: Set<() => void>): (..._: unknown[]) => void {
