@@ -157,9 +157,27 @@ export function presencePlugin(options: PluginOptions): PresencePlugin {
  */
 export function createPlugin(options: Omit<PluginOptions, 'client'>, connect: Connect): PresencePlugin {
   return (Alpine) => {
-    // Set synchronously by build(), so no change of the store between build and use is lost.
+    /** Manifest's auth store, when the page has one (it may appear after this plugin). */
+    const store = () => (Alpine.store?.('auth') ?? undefined) as ManifestAuthStore | undefined;
+    const { sdk, manifest, team, ...rest } = options;
+    // A team id fixes the scope; none, or 'manifest', follows Manifest's `currentTeam`.
+    const followTeam = team === undefined || team === 'manifest';
+    // Set synchronously when built, so no change of the store between build and use is lost.
     let built: PresenceController | null = null;
-    const source = deferredController(() => build(Alpine, options, connect, (controller) => (built = controller)));
+    const source = deferredController(async () => {
+      if (!sdk) throw new Error('The Appwrite SDK is missing: load it before presence (window.Appwrite), or pass { sdk }.');
+      const { client, projectId, defaults } = await connect(sdk);
+      const transport = createAppwriteTransport({ client, sdk });
+      return (built = createPresence({
+        ...defaults,
+        ...rest,
+        transport,
+        tabs: rest.tabs ?? { key: projectId },
+        teamId: followTeam ? teamFromStore(store()) : team,
+        // Manifest knows who is signed in before Appwrite is asked; without it, account.get().
+        identify: rest.identify ?? (async () => identityFromUser(store()?.user) ?? (await toPromise(createActor(transport.actors.identify).start()))),
+      }));
+    });
     const magic = bindPresence(Alpine, source);
     const sink: AuthSink = {
       setIdentity: (identity) => built?.setIdentity(identity),
@@ -167,43 +185,8 @@ export function createPlugin(options: Omit<PluginOptions, 'client'>, connect: Co
       beforeSignOut: () => source.beforeSignOut(),
     };
     if (Alpine.store) {
-      const win = options.manifest ?? (globalThis as ManifestWindow);
-      followManifestAuth(win, () => authStore(Alpine), sink, {
-        effect: Alpine.effect?.bind(Alpine),
-        team: options.team === undefined || options.team === 'manifest',
-      });
+      followManifestAuth(manifest ?? (globalThis as ManifestWindow), store, sink, { effect: Alpine.effect?.bind(Alpine), team: followTeam });
     }
     return Object.assign(magic, { controller: source.current });
   };
-}
-
-/** Manifest's auth store, when the page has one (it may appear after this plugin). */
-const authStore = (Alpine: AlpinePluginHost) => (Alpine.store?.('auth') ?? undefined) as ManifestAuthStore | undefined;
-
-const build = async (
-  Alpine: AlpinePluginHost,
-  options: Omit<PluginOptions, 'client'>,
-  connect: Connect,
-  built: (controller: PresenceController) => void,
-): Promise<PresenceController> => {
-  const { sdk, manifest, team, ...rest } = options;
-  if (!sdk) throw new Error('The Appwrite SDK is missing: load it before presence (window.Appwrite), or pass { sdk }.');
-  const { client, projectId, defaults } = await connect(sdk);
-  const store = () => authStore(Alpine);
-  const transport = createAppwriteTransport({ client, sdk });
-  const controller = createPresence({
-    ...defaults,
-    ...rest,
-    transport,
-    tabs: rest.tabs ?? { key: projectId },
-    teamId: team === 'manifest' || team === undefined ? teamFromStore(store()) : team,
-    // Manifest knows who is signed in before Appwrite is asked; without it, account.get().
-    identify: rest.identify ?? (async () => identityFromUser(store()?.user) ?? (await toIdentity(transport.actors.identify))),
-  });
-  built(controller);
-  return controller;
-};
-
-function toIdentity(logic: PresenceOptions['transport']['actors']['identify']) {
-  return toPromise(createActor(logic).start());
 }
