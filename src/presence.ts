@@ -21,7 +21,7 @@ import {
 } from './machines/session';
 import { browserEffects, type DocumentLike, type TabsPlatformOptions, type WindowLike } from './platform';
 import { messageOf } from './errors';
-import type { PresenceRecord } from './records';
+import { isRecord, type PresenceRecord } from './records';
 import type { Identity, Metadata, RemoveInput, Transport } from './transport/types';
 
 export type { StartOptions } from './machines/session';
@@ -234,7 +234,7 @@ function firstAnswer(actor: PresenceActor, outcome: (snapshot: SessionSnapshot) 
  * but an object goes to the machine as it is, which refuses it with the reason.
  */
 function readOptions(options: unknown): StartOptions | undefined | string {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) return options as StartOptions | undefined;
+  if (!isRecord(options)) return options as StartOptions | undefined;
   try {
     const { auto, status, heartbeatMs, idleMs } = options as StartOptions;
     return { auto, status, heartbeatMs, idleMs };
