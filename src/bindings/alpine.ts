@@ -204,9 +204,7 @@ export function bindPresence(
         armRosterTimer();
       }
     }
-    if (view.me !== next.me) view.me = next.me;
-    if (view.ready !== next.ready) view.ready = next.ready;
-    if (view.error !== next.error) view.error = next.error;
+    for (const key of ['me', 'ready', 'error'] as const) if (view[key] !== next[key]) (view as Record<typeof key, unknown>)[key] = next[key];
   };
   const schedule = () => {
     if (scheduled) return;
