@@ -138,7 +138,7 @@ export function createPresence(options: PresenceOptions): PresenceController {
   let shown = viewOf(actor.getSnapshot());
   actor.subscribe((snapshot) => {
     const next = viewOf(snapshot);
-    if (next.me !== shown.me || next.ready !== shown.ready || next.error !== shown.error) notify((shown = next));
+    if ((['me', 'ready', 'error'] as const).some((key) => next[key] !== shown[key])) notify((shown = next));
   });
   actor.start();
 
