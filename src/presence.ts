@@ -165,8 +165,8 @@ export function createPresence(options: PresenceOptions): PresenceController {
       if (accept({ type: 'session.start', options: read }) === null) return false;
       return answer((s) => (selectReady(s) ? true : s.matches('idle') || s.matches('stopped') ? false : undefined));
     },
-    set: async (status, metadata) => command({ type: 'session.set', status, metadata }),
-    clear: async () => command({ type: 'session.clear' }),
+    set: (status, metadata) => command({ type: 'session.set', status, metadata }),
+    clear: () => command({ type: 'session.clear' }),
     async stop() {
       send({ type: 'session.stop' });
       return answer((s) => (s.matches('stopping') || s.matches('switching') ? undefined : s.matches('stopped') || s.matches('idle')));
