@@ -163,13 +163,13 @@ export function createPresence(options: PresenceOptions): PresenceController {
       const read = readOptions(startOptions);
       if (typeof read === 'string') return send({ type: 'session.error', message: read }), false;
       if (accept({ type: 'session.start', options: read }) === null) return false;
-      return answer((s) => (selectReady(s) ? true : s.matches('idle') || s.matches('stopped') ? false : undefined));
+      return answer((s) => (selectReady(s) ? true : atRest(s) ? false : undefined));
     },
     set: (status, metadata) => command({ type: 'session.set', status, metadata }),
     clear: () => command({ type: 'session.clear' }),
     async stop() {
       send({ type: 'session.stop' });
-      return answer((s) => (s.matches('stopping') || s.matches('switching') ? undefined : s.matches('stopped') || s.matches('idle')));
+      return answer((s) => (s.matches('stopping') || s.matches('switching') ? undefined : atRest(s)));
     },
     async beforeSignOut() {
       send({ type: 'session.signOut' });
@@ -195,6 +195,9 @@ export function createPresence(options: PresenceOptions): PresenceController {
     },
   };
 }
+
+/** Not running: never started, or stopped. */
+const atRest = (snapshot: SessionSnapshot) => snapshot.matches('idle') || snapshot.matches('stopped');
 
 /** Calls every listener once per microtask, however many changes came within it. */
 function batched(listeners: Set<() => void>): (..._: unknown[]) => void {
