@@ -217,17 +217,17 @@ function batched(listeners: Set<() => void>): (..._: unknown[]) => void {
 /** The first defined `outcome` of the current snapshot or of a later one; false after `ms` without one. */
 function firstAnswer(actor: PresenceActor, outcome: (snapshot: SessionSnapshot) => boolean | undefined, ms?: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = ms === undefined ? undefined : setTimeout(() => done(false), ms);
-    const subscription = actor.subscribe((snapshot) => check(snapshot));
-    function check(snapshot: SessionSnapshot) {
-      const value = outcome(snapshot);
-      if (value !== undefined) done(value);
-    }
-    function done(value: boolean) {
+    const done = (value: boolean) => {
       clearTimeout(timer);
       subscription.unsubscribe();
       resolve(value);
-    }
+    };
+    const check = (snapshot: SessionSnapshot) => {
+      const value = outcome(snapshot);
+      if (value !== undefined) done(value);
+    };
+    const timer = ms === undefined ? undefined : setTimeout(() => done(false), ms);
+    const subscription = actor.subscribe(check);
     check(actor.getSnapshot());
   });
 }
