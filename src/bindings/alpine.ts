@@ -148,11 +148,9 @@ export function bindPresence(
   const commitRoster = (list: PresenceRecord[]) => {
     const before = shown;
     shown = list;
-    let moved = list.length !== before.length;
-    for (let i = 0; !moved && i < list.length; i++) moved = list[i] !== before[i] && list[i]!.userId !== before[i]!.userId;
-    if (!moved) {
+    if (list.length === before.length && list.every((record, i) => record === before[i] || record.userId === before[i]!.userId)) {
       // Same people in the same places (heartbeats, status changes): patch the changed ones.
-      for (let i = 0; i < list.length; i++) if (list[i] !== before[i]) patch(records[list[i]!.userId]!, list[i]!);
+      list.forEach((record, i) => record !== before[i] && patch(records[record.userId]!, record));
       return;
     }
     const next = new Set<string>();
