@@ -136,7 +136,7 @@ function tabsInput(context: SessionContext, signOut: boolean): TabsInput {
     userId: context.identity!.userId,
     hidden: context.pageHidden,
     ...(context.unshared ? { wish: context.desired ?? 'cleared' } : {}),
-    ...(signOut ? { signOut } : {}),
+    signOut,
   };
 }
 
