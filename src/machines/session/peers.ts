@@ -38,9 +38,8 @@ export function hideSelf(context: SessionContext): void {
 
 export const isOwn = (context: SessionContext, event: PeerEvent) => event.peer.userId === context.identity?.userId;
 
-/** A peer event about our own row: learn its id, or notice someone else deleted it. */
+/** A peer event about our own row (the machine routes only those: `ownPeer`): learn its id, or notice someone else deleted it. */
 export function ownRow(context: SessionContext, event: PeerEvent): Partial<SessionContext> {
-  if (context.identity === null || !isOwn(context, event)) return {};
   if (event.type === 'peer.upserted') return { presenceId: event.peer.id, hasRow: true };
   // A delete older than the row we wrote is about a row we have already replaced.
   if (context.rowVersion !== null && event.peer.updatedAt < context.rowVersion) return {};
