@@ -85,6 +85,22 @@ function wishOf(context: SessionContext, event: SessionEvent | EffectEvent): Wis
   return undefined;
 }
 
+/** What a fresh start() falls back on where its options say nothing (a running session: what it has). */
+const FRESH = { desired: null, auto: true, heartbeatMs: DEFAULT_HEARTBEAT_MS, idleMs: DEFAULT_IDLE_MS } as const;
+
+/** An accepted start(): its options over `was` (FRESH, or the running session's own). */
+function started(context: SessionContext, event: SessionEvent | EffectEvent, was: Pick<SessionContext, keyof typeof FRESH>): Partial<SessionContext> {
+  const o = startOptions(context, event);
+  return {
+    ...accepted(context, { status: o.status ?? was.desired?.status ?? 'online', metadata: was.desired?.metadata ?? {} }),
+    auto: o.auto ?? was.auto,
+    heartbeatMs: o.heartbeatMs ?? was.heartbeatMs,
+    idleMs: +(o.idleMs ?? was.idleMs),
+    teamId: o.teamId === undefined ? context.teamId : o.teamId,
+    wanted: true,
+  };
+}
+
 function publishInput(context: SessionContext): PublishInput {
   return {
     presenceId: context.presenceId ?? '',
@@ -120,7 +136,7 @@ function tabsInput(context: SessionContext, signOut: boolean): TabsInput {
     userId: context.identity!.userId,
     hidden: context.pageHidden,
     ...(context.unshared ? { wish: context.desired ?? 'cleared' } : {}),
-    ...(signOut ? { signOut } : {}),
+    signOut,
   };
 }
 
@@ -228,29 +244,8 @@ export const implementations = setup({
     }),
     notRunning: assign({ error: NOT_RUNNING }),
     reportError: assign(({ event }) => ({ error: (event as Of<'session.error'>).message })),
-    freshStart: assign(({ context, event }) => {
-      const o = startOptions(context, event);
-      return {
-        ...accepted(context, { status: o.status ?? 'online', metadata: {} }),
-        auto: o.auto ?? true,
-        heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-        idleMs: +(o.idleMs ?? DEFAULT_IDLE_MS),
-        teamId: o.teamId === undefined ? context.teamId : o.teamId,
-        wanted: true,
-      };
-    }),
-    reapplyStart: assign(({ context, event }) => {
-      const o = startOptions(context, event);
-      const chosen = { status: o.status ?? context.desired?.status ?? 'online', metadata: context.desired?.metadata ?? {} };
-      return {
-        ...accepted(context, chosen),
-        auto: o.auto ?? context.auto,
-        heartbeatMs: o.heartbeatMs ?? context.heartbeatMs,
-        idleMs: +(o.idleMs ?? context.idleMs),
-        teamId: o.teamId === undefined ? context.teamId : o.teamId,
-        wanted: true,
-      };
-    }),
+    freshStart: assign(({ context, event }) => started(context, event, FRESH)),
+    reapplyStart: assign(({ context, event }) => started(context, event, context)),
     requestRestart: assign({ restart: true }),
     clearRestart: assign({ restart: false }),
     acceptSet: assign(({ context, event }) => {
@@ -360,17 +355,16 @@ export const implementations = setup({
       return { ...done, presenceId: output.doc.id, hasRow: true, rowVersion: output.doc.updatedAt };
     }),
     sampleRoundTrip: ({ context, event }) => {
-      if (event.type !== 'xstate.done.actor.write' || event.output === undefined) return;
-      const { doc, sentAtLocal, receivedAtLocal } = event.output;
-      context.clock.sampleRoundTrip(doc.updatedAt, sentAtLocal, receivedAtLocal);
+      const { output } = event as Of<'xstate.done.actor.write'>;
+      if (output !== undefined) context.clock.sampleRoundTrip(output.doc.updatedAt, output.sentAtLocal, output.receivedAtLocal);
     },
     // The first write of a run computes expiresAt before the clock has a sample. When the answer
     // shows a lifetime further off than the round trip explains, write again with the corrected
     // clock (writeGap later) rather than a heartbeat later: a crash meanwhile would leave the row
     // up for the clock's error + 3 H, or Appwrite's default 15 minutes.
     rewriteOffLifetime: assign(({ context, event }) => {
-      if (event.type !== 'xstate.done.actor.write' || event.output === undefined) return {};
-      return lifetimeIsOff(event.output, ttlOf(context)) ? { due: true } : {};
+      const { output } = event as Of<'xstate.done.actor.write'>;
+      return output !== undefined && lifetimeIsOff(output, ttlOf(context)) ? { due: true } : {};
     }),
     failWrite: assign(({ context, event }) => {
       const { error } = event as Of<'xstate.error.actor.write'>;

@@ -16,10 +16,9 @@ import type { PeerEvent, SessionContext } from './types';
 
 /** Our metadata as published: `name` and `color` (the person may override them), then the team scope. */
 export function publishedMetadata(context: SessionContext): Metadata {
-  const userId = context.identity?.userId ?? null;
   return {
     name: context.identity?.name ?? null,
-    color: colorOf(userId),
+    color: colorOf(context.identity?.userId ?? null),
     ...context.desired?.metadata,
     ...(context.teamId === null ? {} : { team: context.teamId }),
   };
@@ -27,14 +26,10 @@ export function publishedMetadata(context: SessionContext): Metadata {
 
 /** Optimistic: the roster shows our current status at once, whatever the server says meanwhile. */
 export function showSelf(context: SessionContext): void {
-  const userId = context.identity?.userId ?? null;
   const status = effectiveStatus(context);
-  let record: SelfRecord | null = null;
-  if (status !== null) {
-    const now = context.clock.now();
-    record = { status, metadata: publishedMetadata(context), lastSeen: now, expiresAt: now + ttlOf(context) };
-  }
-  context.roster.setSelf(userId, record);
+  const now = context.clock.now();
+  const record: SelfRecord | null = status === null ? null : { status, metadata: publishedMetadata(context), lastSeen: now, expiresAt: now + ttlOf(context) };
+  context.roster.setSelf(context.identity?.userId ?? null, record);
 }
 
 export function hideSelf(context: SessionContext): void {
@@ -43,9 +38,8 @@ export function hideSelf(context: SessionContext): void {
 
 export const isOwn = (context: SessionContext, event: PeerEvent) => event.peer.userId === context.identity?.userId;
 
-/** A peer event about our own row: learn its id, or notice someone else deleted it. */
+/** A peer event about our own row (the machine routes only those: `ownPeer`): learn its id, or notice someone else deleted it. */
 export function ownRow(context: SessionContext, event: PeerEvent): Partial<SessionContext> {
-  if (context.identity === null || !isOwn(context, event)) return {};
   if (event.type === 'peer.upserted') return { presenceId: event.peer.id, hasRow: true };
   // A delete older than the row we wrote is about a row we have already replaced.
   if (context.rowVersion !== null && event.peer.updatedAt < context.rowVersion) return {};
