@@ -122,23 +122,26 @@ export function createPresence(options: PresenceOptions): PresenceController {
     input: { roster, clock, random: options.random, defaults: { auto, status, heartbeatMs, idleMs }, teamId: options.teamId ?? null, checkMetadata: transport.checkMetadata },
     inspect: options.inspect,
   });
-  // One view per change of `me`, `ready` or `error`; list and records are read on demand, so a
-  // binding that only needs `me` builds neither.
-  const viewOf = (snapshot: SessionSnapshot): PresenceView => ({
+  // One view per change of `me`, `ready` or `error` (built only then: most snapshots are others'
+  // events); list and records are read on demand, so a binding that only needs `me` builds neither.
+  const viewOf = (me: string | null, ready: boolean, error: string | null): PresenceView => ({
     get list() {
       return roster.list();
     },
     get records() {
       return roster.records();
     },
-    me: selectMe(snapshot),
-    ready: selectReady(snapshot),
-    error: selectError(snapshot),
+    me,
+    ready,
+    error,
   });
-  let shown = viewOf(actor.getSnapshot());
+  // Not started yet: idle, nobody shown, no error.
+  let shown = viewOf(null, false, null);
   actor.subscribe((snapshot) => {
-    const next = viewOf(snapshot);
-    if ((['me', 'ready', 'error'] as const).some((key) => next[key] !== shown[key])) notify((shown = next));
+    const me = selectMe(snapshot);
+    const ready = selectReady(snapshot);
+    const error = selectError(snapshot);
+    if (me !== shown.me || ready !== shown.ready || error !== shown.error) notify((shown = viewOf(me, ready, error)));
   });
   actor.start();
 

@@ -148,22 +148,26 @@ export function bindPresence(
   const commitRoster = (list: PresenceRecord[]) => {
     const before = shown;
     shown = list;
+    // Same people in the same places (heartbeats, status changes): patch the changed ones, and the
+    // list stays, so x-for does not run (no set of ids, no walk over every copy).
+    if (list.length === before.length && list.every((record, i) => record.userId === before[i]!.userId)) {
+      list.forEach((record, i) => record !== before[i] && patch(records[record.userId]!, record));
+      return;
+    }
     const next = new Set<string>();
-    const items = list.map((record, i) => {
+    const items = list.map((record) => {
       next.add(record.userId);
       const copy = records[record.userId];
       if (copy === undefined) {
         // Per key, so `$presence.of(id)` re-renders only for the people who came or went.
         return (view.records[record.userId] = { ...record });
       }
-      if (record !== before[i]) patch(copy, record);
+      patch(copy, record);
       return copy;
     });
     for (const userId of Object.keys(records)) if (!next.has(userId)) delete view.records[userId];
-    // Same people in the same places (heartbeats, status changes): the list stays, so x-for does not run.
-    if (list.length !== before.length || list.some((record, i) => record.userId !== before[i]!.userId)) view.list = items;
+    view.list = items;
   };
-
 
   /** ms until the roster may be committed again (≤ 0: now). */
   const rosterWait = () => lastRosterCommit + rosterEvery - Date.now();
