@@ -194,6 +194,15 @@ describe('idleMs: validated once, in startProblem', () => {
 describe('an idle tab whose page is visible beats as visible', () => {
   const H = 25_000;
 
+  /** No write for `ms - 1`, then one at `ms` (counted from now). */
+  function beatsAfter(h: Harness, ms: number) {
+    const writes = publishes(h).length;
+    vi.advanceTimersByTime(ms - 1);
+    expect(publishes(h)).toHaveLength(writes);
+    vi.advanceTimersByTime(1);
+    expect(publishes(h)).toHaveLength(writes + 1);
+  }
+
   it('away with the visible expiry and cadence (a sleeping laptop leaves within 3 H); its page hidden writes the 5-minute expiry at once and slows', async () => {
     const h = harness({ random: () => 1 });
     await live(h, { idleMs: IDLE, heartbeatMs: H });
@@ -204,28 +213,20 @@ describe('an idle tab whose page is visible beats as visible', () => {
     await answer(h);
 
     // The next beat comes a visible heartbeat later (r = 1: H after the last write), not a minute.
-    let writes = publishes(h).length;
-    vi.advanceTimersByTime(H - 1);
-    expect(publishes(h)).toHaveLength(writes);
-    vi.advanceTimersByTime(1);
-    expect(publishes(h)).toHaveLength(writes + 1);
+    beatsAfter(h, H);
     expect(publishes(h).at(-1)).toMatchObject({ status: AWAY, expiresAt: h.clock.now() + 3 * H });
     await answer(h);
 
     // Its page hidden: its timers may be throttled now, so the longer expiry is written at once.
     vi.advanceTimersByTime(1_000);
-    writes = publishes(h).length;
+    const writes = publishes(h).length;
     h.send({ type: 'page.hidden' });
     await flush();
     expect(publishes(h)).toHaveLength(writes + 1);
     expect(publishes(h).at(-1)).toMatchObject({ status: AWAY, expiresAt: h.clock.now() + 300_000 });
     await answer(h);
     // … and the beat slows to max(H, 60 s) × 1.1.
-    writes = publishes(h).length;
-    vi.advanceTimersByTime(66_000 - 1);
-    expect(publishes(h)).toHaveLength(writes);
-    vi.advanceTimersByTime(1);
-    expect(publishes(h)).toHaveLength(writes + 1);
+    beatsAfter(h, 66_000);
     h.actor.stop();
   });
 });
